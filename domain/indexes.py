@@ -1,0 +1,127 @@
+"""Small aggregates whose deterministic ids make the event store enforce uniqueness.
+
+Saving one of these together with a registration in the same transaction means a second,
+concurrent attempt fails on the store's version constraint instead of slipping through.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import DuplicateApplication, InvalidInput, NumberExhausted
+from domain.numbering import MAX_SEQUENCE
+from domain.schemes import SchemePolicy
+
+_NS = uuid5(NAMESPACE_URL, "https://engineer-registry.example/ids")
+
+
+class IdentityIndex(Aggregate):
+    """One per (scheme, ID-number HMAC): at most one live application per engineer per scheme."""
+
+    @staticmethod
+    def create_id(scheme: str, id_hmac: str) -> UUID:
+        return uuid5(_NS, f"identity:{scheme}:{id_hmac}")
+
+    @event("Claimed")
+    def __init__(self, scheme: str, id_hmac: str, registration_id: UUID, at: datetime) -> None:
+        self.scheme = scheme
+        self.registration_id = registration_id
+        self.history = [registration_id]
+
+    def reclaim(self, registration_id: UUID, previous_is_closed: bool, at: datetime) -> None:
+        if not previous_is_closed:
+            raise DuplicateApplication(
+                "an application or registration with this ID number already exists in "
+                f"scheme {self.scheme}"
+            )
+        self._reclaimed(registration_id=registration_id, at=at)
+
+    @event("Reclaimed")
+    def _reclaimed(self, registration_id: UUID, at: datetime) -> None:
+        self.registration_id = registration_id
+        self.history.append(registration_id)
+
+
+class NumberSequence(Aggregate):
+    """Allocates registration-number sequences for one (prefix, region, year); never reuses."""
+
+    @staticmethod
+    def create_id(prefix: str, region: str, year: int) -> UUID:
+        return uuid5(_NS, f"numbers:{prefix}:{region}:{year}")
+
+    @event("Opened")
+    def __init__(self, prefix: str, region: str, year: int) -> None:
+        self.prefix = prefix
+        self.region = region
+        self.year = year
+        self.last = 0
+
+    def allocate(self) -> int:
+        if self.last >= MAX_SEQUENCE:
+            raise NumberExhausted(f"no numbers left for {self.prefix}-{self.region}-{self.year}")
+        self._allocated(sequence=self.last + 1)
+        return self.last
+
+    @event("Allocated")
+    def _allocated(self, sequence: int) -> None:
+        self.last = sequence
+
+
+class NumberIndex(Aggregate):
+    """One per issued registration number: lookup by number, and a second guard on uniqueness."""
+
+    @staticmethod
+    def create_id(number: str) -> UUID:
+        return uuid5(_NS, f"number:{number}")
+
+    @event("Assigned")
+    def __init__(self, number: str, registration_id: UUID) -> None:
+        self.number = number
+        self.registration_id = registration_id
+
+
+class IdempotencyRecord(Aggregate):
+    """Remembers a command by (actor, key) so a retried request applies once."""
+
+    @staticmethod
+    def create_id(actor_id: str, key: str) -> UUID:
+        return uuid5(_NS, f"idempotency:{actor_id}:{key}")
+
+    @event("Recorded")
+    def __init__(self, actor_id: str, key: str, fingerprint: str, result: dict[str, Any]) -> None:
+        self.fingerprint = fingerprint
+        self.result = result
+
+
+class SchemePolicies(Aggregate):
+    """The published versions of one scheme's policy; a policy change is an event."""
+
+    @staticmethod
+    def create_id(code: str) -> UUID:
+        return uuid5(_NS, f"scheme:{code}")
+
+    @event("Published")
+    def __init__(self, code: str, policy: dict[str, Any], actor_id: str, at: datetime) -> None:
+        self.code = code
+        self.versions = [policy]
+
+    @property
+    def current(self) -> SchemePolicy:
+        return SchemePolicy.from_dict(self.versions[-1])
+
+    def publish(self, policy: SchemePolicy, actor_id: str, at: datetime) -> None:
+        if policy.code != self.code:
+            raise InvalidInput("policy code does not match the scheme")
+        if policy.version != self.current.version + 1:
+            raise InvalidInput(
+                f"next policy version must be {self.current.version + 1}, got {policy.version}"
+            )
+        self._revised(policy=policy.as_dict(), actor_id=actor_id, at=at)
+
+    @event("Revised")
+    def _revised(self, policy: dict[str, Any], actor_id: str, at: datetime) -> None:
+        self.versions.append(policy)

@@ -1,0 +1,767 @@
+"""The Registration aggregate: one engineer's registration under one scheme.
+
+Each public method is a command. It checks the rules first and only then triggers a
+past-tense event (a private method decorated with `@event`), so a refused command writes
+nothing. Every event records the actor, the actor's role, the effective UTC time and the
+reason. Personal data arrives already encrypted by the application layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actors import Actor, Role
+from domain.clock import add_years, require_utc
+from domain.errors import (
+    ImmutableField,
+    Ineligible,
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+)
+from domain.evidence import EvidenceRef
+from domain.facts import ApplicationFacts
+from domain.schemes import ApplicantHistory, SchemePolicy, check_eligibility
+from domain.status import IN_REVIEW, TERMINAL, Status
+
+REVIEWERS = frozenset({Role.REVIEWER, Role.REGISTRAR})
+REGISTRARS = frozenset({Role.REGISTRAR})
+SUPERVISORS = frozenset({Role.REGISTRAR, Role.SYSTEM})
+
+RETURN_REASONS = {
+    "project.no_implementation": "project shows no implementation phase (项目未体现实施环节)",
+    "skills.vague": "skill description is vague (技能描述模糊)",
+    "evidence.missing": "evidence missing or unreadable",
+    "evidence.mismatch": "evidence does not match the declaration",
+    "employer.unconfirmed": "employment could not be confirmed",
+    "education.unverified": "education could not be verified (学信网)",
+    "other": "other (see note)",
+}
+SUSPENSION_REASONS = frozenset(
+    {
+        "ce.missing_consecutive_years",
+        "assessment.failed",
+        "investigation",
+        "complaint",
+        "non_practising",
+        "other",
+    }
+)
+REVOCATION_REASONS = frozenset({"fraud", "forged_material", "misconduct", "resigned", "other"})
+REQUIRES_REREVIEW = frozenset({"employer", "projects"})
+AMENDABLE = frozenset(
+    {"employer", "projects", "education", "certificates", "achievements", "skills",
+     "personal_data"}
+)
+
+
+@dataclass(frozen=True)
+class StatusPoint:
+    """The lifecycle status and validity from `at` onward (until the next point)."""
+
+    at: datetime
+    status: Status
+    valid_until: date | None
+    reason_code: str
+
+
+class Registration(Aggregate):
+    """A registration's whole life, from draft to revocation."""
+
+    class Event(Aggregate.Event):
+        actor_id: str
+        actor_role: str
+        at: datetime
+
+    @event("Drafted")
+    def __init__(
+        self,
+        *,
+        scheme: str,
+        policy: dict[str, Any],
+        subject_id: UUID,
+        id_hmac: str,
+        personal_data: str,
+        facts: dict[str, Any],
+        actor_id: str,
+        actor_role: str,
+        at: datetime,
+    ) -> None:
+        self.scheme = scheme
+        self.policy_data = policy
+        self.subject_id = subject_id
+        self.id_hmac = id_hmac
+        self.personal_data = personal_data
+        self.facts_data = facts
+        self.owner_id = actor_id
+        self.evidence: list[dict[str, Any]] = []
+        self.number: str | None = None
+        self.status = Status.DRAFT
+        self.last_at = at
+        self.submitted_at: datetime | None = None
+        self.approved_at: datetime | None = None
+        self.valid_until: date | None = None
+        self.expert_score: int | None = None
+        self.ce_records: list[tuple[datetime, float]] = []
+        self.assessments: dict[int, bool] = {}
+        self.ce_reviews: set[date] = set()
+        self.last_reinstated_at: datetime | None = None
+        self.dishonest = False
+        self.certificates: list[dict[str, Any]] = []
+        self.personal_data_erased = False
+        self.return_reasons: list[str] = []
+        self.timeline: list[StatusPoint] = [StatusPoint(at, Status.DRAFT, None, "drafted")]
+
+    # ------------------------------------------------------------------ factory
+
+    @classmethod
+    def draft(
+        cls,
+        *,
+        policy: SchemePolicy,
+        subject_id: UUID,
+        id_hmac: str,
+        personal_data: str,
+        facts: ApplicationFacts,
+        actor: Actor,
+        at: datetime,
+    ) -> Registration:
+        _require_role(actor, {Role.ENGINEER, Role.REGISTRAR}, "apply")
+        return cls(
+            scheme=policy.code,
+            policy=policy.as_dict(),
+            subject_id=subject_id,
+            id_hmac=id_hmac,
+            personal_data=personal_data,
+            facts=facts.as_dict(),
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            at=require_utc(at),
+        )
+
+    # --------------------------------------------------------------- accessors
+
+    @property
+    def policy(self) -> SchemePolicy:
+        return SchemePolicy.from_dict(self.policy_data)
+
+    @property
+    def facts(self) -> ApplicationFacts:
+        return ApplicationFacts.from_dict(self.facts_data)
+
+    @property
+    def employer_id(self) -> str | None:
+        employer = self.facts_data.get("employer")
+        return str(employer["id"]) if employer else None
+
+    def status_at(self, moment: datetime) -> Status:
+        """Lifecycle status on `moment`, with expiry derived from time."""
+        point = self.point_at(moment)
+        if point is None:
+            raise InvalidInput("the registration did not exist at that time")
+        if (
+            point.status is Status.ACTIVE
+            and point.valid_until is not None
+            and moment.date() > point.valid_until
+        ):
+            return Status.EXPIRED
+        return point.status
+
+    def point_at(self, moment: datetime) -> StatusPoint | None:
+        found = None
+        for point in self.timeline:
+            if point.at > moment:
+                break
+            found = point
+        return found
+
+    @property
+    def permitted(self) -> bool:
+        return self.number is not None and self.status is Status.ACTIVE
+
+    # --------------------------------------------------------------- commands
+
+    def attach_evidence(self, evidence: EvidenceRef, actor: Actor, at: datetime) -> None:
+        self._require_owner_or(actor, REGISTRARS, "attach evidence")
+        self._require_status({Status.DRAFT, Status.RETURNED_FOR_SUPPLEMENT}, "attach evidence")
+        if any(e["sha256"] == evidence.sha256 for e in self.evidence):
+            raise InvalidInput("this evidence file is already attached")
+        self._evidence_attached(evidence=evidence.as_dict(), **self._meta(actor, at))
+
+    def submit(
+        self,
+        actor: Actor,
+        at: datetime,
+        history: ApplicantHistory = ApplicantHistory(),  # noqa: B008
+    ) -> None:
+        self._require_owner_or(actor, REGISTRARS, "submit")
+        self._require_status({Status.DRAFT}, "submit")
+        self._require_eligible(at, history)
+        self._submitted(**self._meta(actor, at))
+
+    def endorse(self, actor: Actor, at: datetime, note: str = "") -> None:
+        """Employer preliminary review (单位初审) passed."""
+        self._require_employer(actor, "endorse")
+        self._require_status({Status.SUBMITTED}, "endorse")
+        self._endorsed(note=note, **self._meta(actor, at))
+
+    def decline(self, actor: Actor, at: datetime, reason: str) -> None:
+        """Employer does not confirm; the applicant may amend (e.g. employer) and resubmit."""
+        self._require_employer(actor, "decline")
+        self._require_status({Status.SUBMITTED}, "decline")
+        _require_text(reason, "reason")
+        self._declined(reason=reason, **self._meta(actor, at))
+
+    def start_review(self, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REVIEWERS, "start a review")
+        ready = {Status.EMPLOYER_ENDORSED}
+        if not self.policy.requires_employer_endorsement:
+            ready.add(Status.SUBMITTED)
+        self._require_status(ready, "start the review")
+        self._review_started(**self._meta(actor, at))
+
+    def record_expert_score(self, score: int, method: str, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REVIEWERS, "score")
+        self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "score")
+        if not isinstance(score, int) or not 0 <= score <= 100:
+            raise InvalidInput("score must be an integer 0..100")
+        if method not in {"defence", "material_review", "practical_test", "combined"}:
+            raise InvalidInput(
+                "method must be defence, material_review, practical_test or combined"
+            )
+        self._scored(score=score, method=method, **self._meta(actor, at))
+
+    def return_for_supplement(
+        self, reason_codes: Iterable[str], note: str, actor: Actor, at: datetime
+    ) -> None:
+        _require_role(actor, REVIEWERS, "return for supplement")
+        self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "return")
+        codes = sorted(set(reason_codes))
+        unknown = [c for c in codes if c not in RETURN_REASONS]
+        if not codes or unknown:
+            raise InvalidInput(
+                f"reason codes must be among {', '.join(RETURN_REASONS)}; got {codes}"
+            )
+        self._returned(reason_codes=codes, note=note, **self._meta(actor, at))
+
+    def provide_supplement(
+        self,
+        actor: Actor,
+        at: datetime,
+        facts: ApplicationFacts | None = None,
+        history: ApplicantHistory = ApplicantHistory(),  # noqa: B008
+    ) -> None:
+        self._require_owner_or(actor, REGISTRARS, "supplement")
+        self._require_status({Status.RETURNED_FOR_SUPPLEMENT}, "supplement")
+        new_facts = facts.as_dict() if facts else self.facts_data
+        if self.number is None:
+            unmet = check_eligibility(
+                self.policy, ApplicationFacts.from_dict(new_facts), at.date(), history
+            )
+            if unmet:
+                raise Ineligible(unmet)
+        self._supplemented(facts=new_facts, **self._meta(actor, at))
+
+    def request_further_verification(self, reason: str, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REVIEWERS, "request further verification")
+        self._require_status({Status.UNDER_REVIEW}, "request further verification")
+        _require_text(reason, "reason")
+        self._further_verification(reason=reason, **self._meta(actor, at))
+
+    def approve(self, number: str | None, actor: Actor, at: datetime) -> None:
+        """Approve; the first approval takes a newly allocated number, a re-review keeps it."""
+        _require_role(actor, REVIEWERS, "approve")
+        self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "approve")
+        policy = self.policy
+        if policy.requires_expert_score and self.number is None:
+            if self.expert_score is None:
+                raise InvalidTransition("an expert review score is required before approval")
+            if self.expert_score < policy.pass_score:
+                raise InvalidTransition(
+                    f"expert score {self.expert_score} is below the pass mark {policy.pass_score}"
+                )
+        if self.number is None:
+            if not number:
+                raise InvalidInput("a registration number is required for a first approval")
+            valid_until = add_years(require_utc(at).date(), policy.validity_years)
+            self._approved(number=number, valid_until=valid_until.isoformat(),
+                           **self._meta(actor, at))
+        else:
+            self._amendment_approved(**self._meta(actor, at))
+
+    def reject(self, reason: str, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REVIEWERS, "reject")
+        self._require_status(IN_REVIEW | {Status.RETURNED_FOR_SUPPLEMENT}, "reject")
+        _require_text(reason, "reason")
+        if self.number is not None:
+            raise InvalidTransition(
+                "an approved registration under re-review cannot be rejected; suspend or "
+                "revoke it instead"
+            )
+        self._rejected(reason=reason, **self._meta(actor, at))
+
+    def withdraw(self, actor: Actor, at: datetime, reason: str = "") -> None:
+        self._require_owner_or(actor, REGISTRARS, "withdraw")
+        if self.number is not None:
+            raise InvalidTransition("an approved registration cannot be withdrawn")
+        self._require_status(
+            {Status.DRAFT, Status.RETURNED_FOR_SUPPLEMENT} | IN_REVIEW, "withdraw"
+        )
+        self._withdrawn(reason=reason, **self._meta(actor, at))
+
+    def record_ce(
+        self, hours: float, provider: str, course: str, actor: Actor, at: datetime
+    ) -> None:
+        """Continuing education (继续教育) hours; under rule A this renews the registration."""
+        self._require_owner_or(actor, REGISTRARS, "record CE hours")
+        if self.number is None or self.status in TERMINAL:
+            raise InvalidTransition("CE hours can only be recorded on an approved registration")
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 500:
+            raise InvalidInput("hours must be a number in (0, 500]")
+        _require_text(provider, "provider")
+        moment = require_utc(at)
+        valid_until = self.valid_until
+        if self.status_at(moment) is Status.EXPIRED or self.status is Status.EXPIRED:
+            raise InvalidTransition(
+                f"the registration lapsed on {valid_until}; CE hours cannot revive it — "
+                "ask the registrar for reinstatement"
+            )
+        if self.policy.ce_renews_validity and self.status is Status.ACTIVE:
+            renewed = add_years(moment.date(), self.policy.validity_years)
+            if valid_until is None or renewed > valid_until:
+                valid_until = renewed
+        self._ce_recorded(
+            hours=float(hours),
+            provider=provider,
+            course=course,
+            valid_until=valid_until.isoformat() if valid_until else None,
+            **self._meta(actor, at),
+        )
+
+    def record_annual_assessment(
+        self, year: int, passed: bool, note: str, actor: Actor, at: datetime
+    ) -> None:
+        """Annual assessment; a failure suspends the registration where the scheme says so."""
+        _require_role(actor, REGISTRARS, "record an annual assessment")
+        if self.number is None or self.status in TERMINAL:
+            raise InvalidTransition("only an approved registration is assessed")
+        if not self.policy.annual_assessment:
+            raise InvalidTransition(f"scheme {self.scheme} has no annual assessment")
+        if year in self.assessments:
+            raise InvalidTransition(f"the {year} assessment is already recorded")
+        if not 2000 <= year <= require_utc(at).year:
+            raise InvalidInput("assessment year must not be in the future")
+        self._assessed(year=year, passed=passed, note=note, **self._meta(actor, at))
+        if not passed and self.status is Status.ACTIVE:
+            self._suspended(
+                reason_code="assessment.failed",
+                reason=f"annual assessment {year} failed",
+                **self._meta(actor, at),
+            )
+
+    def apply_scheme_rules(self, actor: Actor, at: datetime) -> list[str]:
+        """Time-driven supervision rules; returns the names of the events triggered."""
+        _require_role(actor, SUPERVISORS, "apply scheme rules")
+        moment = require_utc(at)
+        triggered: list[str] = []
+        policy = self.policy
+        if self.number is None or self.status is not Status.ACTIVE:
+            return triggered
+        if self.status_at(moment) is Status.EXPIRED:
+            return triggered
+        missing = policy.ce_missing_years_for_suspension
+        if missing and len(self.ce_deficient_years(moment)) >= missing:
+            self._suspended(
+                reason_code="ce.missing_consecutive_years",
+                reason=(
+                    f"{missing} consecutive registration years below "
+                    f"{policy.min_ce_hours_per_year:g} CE hours"
+                ),
+                **self._meta(actor, at),
+            )
+            triggered.append("Suspended")
+            return triggered
+        cycle = policy.ce_compliance_cycle_years
+        due = self.valid_until
+        if cycle and due is not None and due not in self.ce_reviews:
+            years = self._registration_years(add_years(due, -cycle), due)
+            compliant = all(
+                self._ce_hours_between(start, end) >= policy.min_ce_hours_per_year
+                for start, end in years
+            )
+            days_left = (due - moment.date()).days
+            # A compliant cycle is renewed up to 60 days early; a deficient one is only
+            # closed on its last day, so hours logged until then still count.
+            if (compliant and days_left <= 60) or days_left <= 0:
+                self._ce_reviewed(
+                    cycle_end=due.isoformat(),
+                    passed=compliant,
+                    valid_until=(add_years(due, cycle) if compliant else due).isoformat(),
+                    **self._meta(actor, at),
+                )
+                triggered.append("CeComplianceReviewed")
+        return triggered
+
+    def ce_deficient_years(self, moment: datetime) -> list[tuple[date, date]]:
+        """The trailing run of completed registration years below the CE minimum."""
+        if self.approved_at is None:
+            return []
+        start = self.approved_at.date()
+        if self.last_reinstated_at is not None:
+            start = self.last_reinstated_at.date()
+        run: list[tuple[date, date]] = []
+        for year_start, year_end in self._registration_years(start, moment.date()):
+            if year_end > moment.date():
+                break
+            hours = self._ce_hours_between(year_start, year_end)
+            if hours < self.policy.min_ce_hours_per_year:
+                run.append((year_start, year_end))
+            else:
+                run = []
+        return run
+
+    def suspend(self, reason_code: str, reason: str, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REGISTRARS, "suspend")
+        if reason_code not in SUSPENSION_REASONS:
+            raise InvalidInput(f"suspension reason must be one of {sorted(SUSPENSION_REASONS)}")
+        self._require_status({Status.ACTIVE}, "suspend")
+        self._suspended(reason_code=reason_code, reason=reason, **self._meta(actor, at))
+
+    def reinstate(self, reason: str, actor: Actor, at: datetime) -> None:
+        """Lift a suspension, or revive a lapsed registration after late CE (new validity)."""
+        _require_role(actor, REGISTRARS, "reinstate")
+        _require_text(reason, "reason")
+        moment = require_utc(at)
+        if self.number is None:
+            raise InvalidTransition("only an approved registration can be reinstated")
+        current = self.status_at(moment)
+        if current not in {Status.SUSPENDED, Status.EXPIRED}:
+            raise InvalidTransition(f"cannot reinstate a registration that is {current.value}")
+        if self.dishonest:
+            raise InvalidTransition("the engineer is on the dishonesty list")
+        valid_until = self.valid_until
+        if current is Status.EXPIRED or (valid_until is not None and moment.date() > valid_until):
+            valid_until = add_years(moment.date(), self.policy.validity_years)
+        self._reinstated(
+            reason=reason,
+            valid_until=valid_until.isoformat() if valid_until else None,
+            **self._meta(actor, at),
+        )
+
+    def revoke(self, reason_code: str, reason: str, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REGISTRARS, "revoke")
+        if reason_code not in REVOCATION_REASONS:
+            raise InvalidInput(f"revocation reason must be one of {sorted(REVOCATION_REASONS)}")
+        if self.number is None:
+            raise InvalidTransition("only an approved registration can be revoked; reject it")
+        if self.status is Status.REVOKED:
+            raise InvalidTransition("the registration is already revoked")
+        self._revoked(reason_code=reason_code, reason=reason, **self._meta(actor, at))
+        if reason_code in {"fraud", "forged_material"} and not self.dishonest:
+            self._dishonesty_listed(reason=reason, **self._meta(actor, at))
+
+    def list_as_dishonest(self, reason: str, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REGISTRARS, "add to the dishonesty list")
+        _require_text(reason, "reason")
+        if self.dishonest:
+            raise InvalidTransition("already on the dishonesty list")
+        self._dishonesty_listed(reason=reason, **self._meta(actor, at))
+
+    def lift_dishonesty(self, reason: str, actor: Actor, at: datetime) -> None:
+        _require_role(actor, REGISTRARS, "lift a dishonesty listing")
+        _require_text(reason, "reason")
+        if not self.dishonest:
+            raise InvalidTransition("not on the dishonesty list")
+        self._dishonesty_lifted(reason=reason, **self._meta(actor, at))
+
+    def amend(
+        self,
+        changes: dict[str, Any],
+        actor: Actor,
+        at: datetime,
+        *,
+        new_id_hmac: str | None = None,
+        personal_data: str | None = None,
+    ) -> None:
+        """Amend anything but the ID number; a new employer or project goes back to review."""
+        self._require_owner_or(actor, REGISTRARS, "amend")
+        if new_id_hmac is not None and new_id_hmac != self.id_hmac:
+            raise ImmutableField("the ID number cannot be amended")
+        if self.status in TERMINAL or self.status is Status.SUSPENDED:
+            raise InvalidTransition(f"a {self.status.value} registration cannot be amended")
+        unknown = set(changes) - AMENDABLE
+        if unknown:
+            raise InvalidInput(f"cannot amend {', '.join(sorted(unknown))}")
+        if not changes and personal_data is None:
+            raise InvalidInput("nothing to amend")
+        merged = {**self.facts_data, **{k: v for k, v in changes.items() if k != "personal_data"}}
+        ApplicationFacts.from_dict(merged)  # validates the amended whole
+        new_projects = len(merged.get("projects", [])) > len(self.facts_data.get("projects", []))
+        employer_changed = merged.get("employer") != self.facts_data.get("employer")
+        rereview = self.number is not None and (new_projects or employer_changed)
+        if self.status in IN_REVIEW and self.number is None and (new_projects or employer_changed):
+            raise InvalidTransition("employer and projects cannot change while under review")
+        self._amended(
+            facts=merged,
+            changed=sorted(changes),
+            personal_data=personal_data,
+            rereview=rereview,
+            **self._meta(actor, at),
+        )
+
+    def issue_certificate(
+        self, serial: str, kid: str, expires_at: datetime, actor: Actor, at: datetime
+    ) -> None:
+        """Record a signed credential; a new one supersedes the earlier serial."""
+        _require_role(actor, REGISTRARS | {Role.SYSTEM}, "issue a certificate")
+        if not self.permitted:
+            raise InvalidTransition("a certificate is only issued for an active registration")
+        if any(c["serial"] == serial for c in self.certificates):
+            raise InvalidInput("certificate serial already used")
+        supersedes = self.certificates[-1]["serial"] if self.certificates else None
+        self._certificate_issued(
+            serial=serial,
+            kid=kid,
+            expires_at=require_utc(expires_at),
+            supersedes=supersedes,
+            **self._meta(actor, at),
+        )
+
+    def record_erasure(self, actor: Actor, at: datetime) -> None:
+        """Marks that the subject's key was destroyed; the ciphertext in the log is now noise."""
+        _require_role(actor, {Role.ADMIN, Role.REGISTRAR}, "erase personal data")
+        if self.personal_data_erased:
+            raise InvalidTransition("personal data already erased")
+        self._personal_data_erased(**self._meta(actor, at))
+
+    # ------------------------------------------------------------------ events
+
+    @event("EvidenceAttached")
+    def _evidence_attached(self, evidence: dict[str, Any], actor_id: str, actor_role: str,
+                           at: datetime) -> None:
+        self.evidence.append(evidence)
+        self.last_at = at
+
+    @event("Submitted")
+    def _submitted(self, actor_id: str, actor_role: str, at: datetime) -> None:
+        self.submitted_at = at
+        self._move(at, Status.SUBMITTED, "submitted")
+
+    @event("EmployerEndorsed")
+    def _endorsed(self, note: str, actor_id: str, actor_role: str, at: datetime) -> None:
+        self._move(at, Status.EMPLOYER_ENDORSED, "employer.endorsed")
+
+    @event("EmployerDeclined")
+    def _declined(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
+        self.return_reasons = ["employer.declined"]
+        self._move(at, Status.RETURNED_FOR_SUPPLEMENT, "employer.declined")
+
+    @event("ReviewStarted")
+    def _review_started(self, actor_id: str, actor_role: str, at: datetime) -> None:
+        self._move(at, Status.UNDER_REVIEW, "review.started")
+
+    @event("ExpertReviewScored")
+    def _scored(self, score: int, method: str, actor_id: str, actor_role: str,
+                at: datetime) -> None:
+        self.expert_score = score
+        self.last_at = at
+
+    @event("ReturnedForSupplement")
+    def _returned(self, reason_codes: list[str], note: str, actor_id: str, actor_role: str,
+                  at: datetime) -> None:
+        self.return_reasons = list(reason_codes)
+        self._move(at, Status.RETURNED_FOR_SUPPLEMENT, reason_codes[0])
+
+    @event("SupplementProvided")
+    def _supplemented(self, facts: dict[str, Any], actor_id: str, actor_role: str,
+                      at: datetime) -> None:
+        self.facts_data = facts
+        self.submitted_at = at
+        self.return_reasons = []
+        self._move(at, Status.UNDER_REVIEW, "supplement.provided")
+
+    @event("FurtherVerificationRequested")
+    def _further_verification(self, reason: str, actor_id: str, actor_role: str,
+                              at: datetime) -> None:
+        self._move(at, Status.FURTHER_VERIFICATION, "further_verification")
+
+    @event("Approved")
+    def _approved(self, number: str, valid_until: str, actor_id: str, actor_role: str,
+                  at: datetime) -> None:
+        self.number = number
+        self.approved_at = at
+        self.valid_until = date.fromisoformat(valid_until)
+        self._move(at, Status.ACTIVE, "approved")
+
+    @event("AmendmentApproved")
+    def _amendment_approved(self, actor_id: str, actor_role: str, at: datetime) -> None:
+        self._move(at, Status.ACTIVE, "amendment.approved")
+
+    @event("Rejected")
+    def _rejected(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
+        self._move(at, Status.REJECTED, "rejected")
+
+    @event("Withdrawn")
+    def _withdrawn(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
+        self._move(at, Status.WITHDRAWN, "withdrawn")
+
+    class ContinuingEducationRecorded(Event):
+        """CE hours. Version 2 added `course`; version-1 events read with an empty course."""
+
+        class_version: ClassVar[int] = 2
+        hours: float
+        provider: str
+        course: str
+        valid_until: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["course"] = ""
+
+    @event(ContinuingEducationRecorded)
+    def _ce_recorded(self, hours: float, provider: str, course: str, valid_until: str | None,
+                     actor_id: str, actor_role: str, at: datetime) -> None:
+        self.ce_records.append((at, hours))
+        if valid_until is not None and self.valid_until is not None:
+            new_until = date.fromisoformat(valid_until)
+            if new_until != self.valid_until:
+                self.valid_until = new_until
+                self._move(at, self.status, "ce.renewed")
+        self.last_at = at
+
+    @event("AnnualAssessmentRecorded")
+    def _assessed(self, year: int, passed: bool, note: str, actor_id: str, actor_role: str,
+                  at: datetime) -> None:
+        self.assessments[year] = passed
+        self.last_at = at
+
+    @event("CeComplianceReviewed")
+    def _ce_reviewed(self, cycle_end: str, passed: bool, valid_until: str, actor_id: str,
+                     actor_role: str, at: datetime) -> None:
+        self.ce_reviews.add(date.fromisoformat(cycle_end))
+        self.valid_until = date.fromisoformat(valid_until)
+        self._move(at, self.status, "ce.review_passed" if passed else "ce.review_failed")
+
+    @event("Suspended")
+    def _suspended(self, reason_code: str, reason: str, actor_id: str, actor_role: str,
+                   at: datetime) -> None:
+        self._move(at, Status.SUSPENDED, reason_code)
+
+    @event("Reinstated")
+    def _reinstated(self, reason: str, valid_until: str | None, actor_id: str, actor_role: str,
+                    at: datetime) -> None:
+        self.last_reinstated_at = at
+        if valid_until is not None:
+            self.valid_until = date.fromisoformat(valid_until)
+        self._move(at, Status.ACTIVE, "reinstated")
+
+    @event("Revoked")
+    def _revoked(self, reason_code: str, reason: str, actor_id: str, actor_role: str,
+                 at: datetime) -> None:
+        self._move(at, Status.REVOKED, reason_code)
+
+    @event("DishonestyListed")
+    def _dishonesty_listed(self, reason: str, actor_id: str, actor_role: str,
+                           at: datetime) -> None:
+        self.dishonest = True
+        self.last_at = at
+
+    @event("DishonestyLifted")
+    def _dishonesty_lifted(self, reason: str, actor_id: str, actor_role: str,
+                           at: datetime) -> None:
+        self.dishonest = False
+        self.last_at = at
+
+    @event("Amended")
+    def _amended(self, facts: dict[str, Any], changed: list[str], personal_data: str | None,
+                 rereview: bool, actor_id: str, actor_role: str, at: datetime) -> None:
+        self.facts_data = facts
+        if personal_data is not None:
+            self.personal_data = personal_data
+        if rereview:
+            self.submitted_at = at
+            self._move(at, Status.UNDER_REVIEW, "amendment.rereview")
+        self.last_at = at
+
+    @event("CertificateIssued")
+    def _certificate_issued(self, serial: str, kid: str, expires_at: datetime,
+                            supersedes: str | None, actor_id: str, actor_role: str,
+                            at: datetime) -> None:
+        self.certificates.append({"serial": serial, "kid": kid, "expires_at": expires_at})
+        self.last_at = at
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, actor_id: str, actor_role: str, at: datetime) -> None:
+        self.personal_data_erased = True
+        self.last_at = at
+
+    # ----------------------------------------------------------------- helpers
+
+    def _move(self, at: datetime, status: Status, reason_code: str) -> None:
+        self.status = status
+        self.last_at = at
+        self.timeline.append(StatusPoint(at, status, self.valid_until, reason_code))
+
+    def _meta(self, actor: Actor, at: datetime) -> dict[str, Any]:
+        moment = require_utc(at)
+        if moment < self.last_at:
+            raise InvalidInput(
+                f"event time {moment.isoformat()} is before the registration's last event "
+                f"({self.last_at.isoformat()})"
+            )
+        return {"actor_id": actor.id, "actor_role": actor.role.value, "at": moment}
+
+    def _require_status(self, allowed: Iterable[Status], action: str) -> None:
+        allowed = set(allowed)
+        if self.status not in allowed:
+            names = ", ".join(sorted(s.value for s in allowed))
+            raise InvalidTransition(
+                f"cannot {action}: registration is {self.status.value} (needs {names})"
+            )
+
+    def _require_owner_or(self, actor: Actor, roles: Iterable[Role], action: str) -> None:
+        if actor.role is Role.ENGINEER and actor.id == self.owner_id:
+            return
+        if actor.role in set(roles):
+            return
+        raise NotPermitted(f"{actor.role.value} {actor.id!r} may not {action} this registration")
+
+    def _require_employer(self, actor: Actor, action: str) -> None:
+        if actor.role is not Role.EMPLOYER or actor.id != self.employer_id:
+            raise NotPermitted(f"only the applicant's employer may {action}")
+
+    def _require_eligible(self, at: datetime, history: ApplicantHistory) -> None:
+        unmet = check_eligibility(self.policy, self.facts, require_utc(at).date(), history)
+        if unmet:
+            raise Ineligible(unmet)
+
+    def _registration_years(self, start: date, end: date) -> list[tuple[date, date]]:
+        years = []
+        k = 0
+        while True:
+            year_start = add_years(start, k)
+            if year_start >= end:
+                return years
+            years.append((year_start, add_years(start, k + 1)))
+            k += 1
+
+    def _ce_hours_between(self, start: date, end: date) -> float:
+        return sum(h for at, h in self.ce_records if start <= at.date() < end)
+
+
+def _require_role(actor: Actor, roles: Iterable[Role], action: str) -> None:
+    if actor.role not in set(roles):
+        raise NotPermitted(f"role {actor.role.value} may not {action}")
+
+
+def _require_text(value: str, name: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name} is required")
+    if len(value) > 2000:
+        raise InvalidInput(f"{name} is longer than 2000 characters")

@@ -1,0 +1,204 @@
+"""Scheme policies are versioned data; eligibility is a pure function that reports every gap."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from typing import Any
+
+from domain.errors import InvalidInput, UnmetCondition
+from domain.facts import EDUCATION_LEVELS, SENIOR_WORKER_OR_HIGHER, ApplicationFacts
+
+
+@dataclass(frozen=True)
+class SchemePolicy:
+    """One version of a scheme's rules. A new version is published as an event."""
+
+    code: str
+    version: int
+    name_zh: str
+    name_en: str
+    number_prefix: str
+    # review
+    review_working_days: int
+    further_verification_working_days: int
+    requires_employer_endorsement: bool
+    requires_expert_score: bool
+    pass_score: int
+    # eligibility
+    min_projects: int
+    allow_student_projects: bool
+    min_education: str | None
+    college_min_work_years: float
+    min_work_years: float
+    min_independent_work_years: float
+    achievements_within_years: int | None
+    min_ce_hours_per_year: float
+    skill_certificate_waives_education: bool
+    # validity and supervision
+    validity_years: int
+    ce_renews_validity: bool
+    ce_compliance_cycle_years: int | None
+    ce_missing_years_for_suspension: int | None
+    annual_assessment: bool
+    title_eligibility_after_years: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SchemePolicy:
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise InvalidInput(f"invalid scheme policy: {exc}") from None
+
+    def next_version(self, **changes: Any) -> SchemePolicy:
+        return replace(self, version=self.version + 1, **changes)
+
+
+SOFTWARE_IMPLEMENTATION = SchemePolicy(
+    code="SIE",
+    version=1,
+    name_zh="软件实施工程师登记",
+    name_en="Software Implementation Engineer Registration",
+    number_prefix="SIE",
+    review_working_days=7,
+    further_verification_working_days=15,
+    requires_employer_endorsement=False,
+    requires_expert_score=False,
+    pass_score=0,
+    min_projects=2,
+    allow_student_projects=True,
+    min_education=None,
+    college_min_work_years=0,
+    min_work_years=0,
+    min_independent_work_years=0,
+    achievements_within_years=None,
+    min_ce_hours_per_year=0,
+    skill_certificate_waives_education=False,
+    validity_years=2,
+    ce_renews_validity=True,
+    ce_compliance_cycle_years=None,
+    ce_missing_years_for_suspension=None,
+    annual_assessment=False,
+    title_eligibility_after_years=2,
+)
+
+INTERMEDIATE_ENGINEER = SchemePolicy(
+    code="IET",
+    version=1,
+    name_zh="中级工程师注册",
+    name_en="Intermediate Engineer Title Registration",
+    number_prefix="IET",
+    review_working_days=7,
+    further_verification_working_days=15,
+    requires_employer_endorsement=True,
+    requires_expert_score=True,
+    pass_score=60,
+    min_projects=0,
+    allow_student_projects=False,
+    min_education="bachelor",
+    college_min_work_years=6,
+    min_work_years=4,
+    min_independent_work_years=2,
+    achievements_within_years=5,
+    min_ce_hours_per_year=90,
+    skill_certificate_waives_education=True,
+    validity_years=3,
+    ce_renews_validity=False,
+    ce_compliance_cycle_years=3,
+    ce_missing_years_for_suspension=2,
+    annual_assessment=True,
+    title_eligibility_after_years=None,
+)
+
+DEFAULT_POLICIES = (SOFTWARE_IMPLEMENTATION, INTERMEDIATE_ENGINEER)
+
+
+@dataclass(frozen=True)
+class ApplicantHistory:
+    """What the registry already knows about the applicant, gathered by the application layer."""
+
+    on_dishonesty_list: bool = False
+    title_eligible_by_registration: bool = False  # rule A: two clean years registered
+
+
+def check_eligibility(
+    policy: SchemePolicy,
+    facts: ApplicationFacts,
+    on: date,
+    history: ApplicantHistory = ApplicantHistory(),  # noqa: B008 - immutable default
+) -> list[UnmetCondition]:
+    """Every unmet condition of `policy` for these facts on date `on` (empty = eligible)."""
+    unmet: list[UnmetCondition] = []
+
+    def gap(code: str, message: str) -> None:
+        unmet.append(UnmetCondition(code, message))
+
+    if history.on_dishonesty_list:
+        gap("ethics.dishonesty_list", "applicant is on the dishonesty list (失信名单)")
+    if not facts.ethics_clean:
+        gap("ethics.record", "ethics record is not clean")
+
+    projects = facts.projects
+    if not policy.allow_student_projects:
+        projects = tuple(p for p in projects if p.kind == "work")
+    if len(projects) < policy.min_projects:
+        gap(
+            "projects.too_few",
+            f"at least {policy.min_projects} project experiences required, {len(projects)} given",
+        )
+    for p in projects:
+        if policy.min_projects and not p.implementation_phase:
+            gap("projects.no_implementation", f"project {p.name!r} shows no implementation phase")
+    only_student_work = bool(facts.projects) and all(p.kind != "work" for p in facts.projects)
+    if policy.min_projects and facts.employer is None and not only_student_work:
+        gap("employer.missing", "employer and job description are required")
+    if policy.requires_employer_endorsement and facts.employer is None:
+        gap("employer.missing", "an employer is required for the employer preliminary review")
+
+    direct_by_title_rule = history.title_eligible_by_registration
+    direct_by_skill = policy.skill_certificate_waives_education and any(
+        c.kind in SENIOR_WORKER_OR_HIGHER for c in facts.certificates
+    )
+    if policy.min_education and not (direct_by_title_rule or direct_by_skill):
+        required = EDUCATION_LEVELS.index(policy.min_education)
+        highest = facts.highest_education
+        level = EDUCATION_LEVELS.index(highest) if highest else -1
+        college_ok = highest == "college" and facts.work_years >= policy.college_min_work_years
+        if level < required and not college_ok:
+            gap(
+                "education.insufficient",
+                f"{policy.min_education} degree or above required (college diploma with "
+                f"{policy.college_min_work_years:g}+ years of work), "
+                f"or a senior-worker skill certificate",
+            )
+    if not direct_by_title_rule:
+        if facts.work_years < policy.min_work_years:
+            gap(
+                "experience.work_years",
+                f"{policy.min_work_years:g} years of relevant work required, "
+                f"{facts.work_years:g} declared",
+            )
+        if facts.independent_work_years < policy.min_independent_work_years:
+            gap(
+                "experience.independent_years",
+                f"{policy.min_independent_work_years:g} years of independent work required, "
+                f"{facts.independent_work_years:g} declared",
+            )
+    if policy.achievements_within_years is not None:
+        since = on.year - policy.achievements_within_years
+        if not any(a.year > since for a in facts.achievements):
+            gap(
+                "achievements.none_recent",
+                f"an achievement within the last {policy.achievements_within_years} years "
+                "is required",
+            )
+    if facts.ce_hours_last_year < policy.min_ce_hours_per_year:
+        gap(
+            "ce.hours",
+            f"{policy.min_ce_hours_per_year:g} continuing-education hours per year required, "
+            f"{facts.ce_hours_last_year:g} declared for the last year",
+        )
+    return unmet

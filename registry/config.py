@@ -1,0 +1,95 @@
+"""Settings from the environment and an optional TOML file; SQLite unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+_ENV_PREFIX = "REGISTRY_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: str = "sqlite"  # "sqlite" | "postgres"
+    sqlite_path: Path = Path("var/registry.sqlite")
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_dbname: str = "postgres"
+    postgres_user: str = "postgres"
+    postgres_password: str = ""
+    postgres_schema: str = "public"
+    keys_dir: Path = Path("var/keys")
+    holiday_file: Path | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    issuer: str = "CN-44-REG"
+    issuer_region: str = "44"
+    pii_hmac_key: str | None = field(default=None, repr=False)
+    rate_limit_per_minute: int = 120
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: Any) -> Settings:
+        """Defaults ← settings file (REGISTRY_SETTINGS or ./registry.toml) ← environment."""
+        values: dict[str, Any] = {}
+        path = path or Path(os.environ.get(f"{_ENV_PREFIX}SETTINGS", "registry.toml"))
+        if path.is_file():
+            with path.open("rb") as fh:
+                values.update(tomllib.load(fh).get("registry", {}))
+        for name in cls.__dataclass_fields__:
+            env = os.environ.get(f"{_ENV_PREFIX}{name.upper()}")
+            if env is not None:
+                values[name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls()._with(values)
+
+    def _with(self, values: dict[str, Any]) -> Settings:
+        converted: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in self.__dataclass_fields__:
+                raise ValueError(f"unknown setting {name!r}")
+            current = getattr(self, name)
+            if name in {"sqlite_path", "keys_dir", "holiday_file"}:
+                converted[name] = Path(value) if value else None
+            elif isinstance(current, int) and not isinstance(current, bool):
+                converted[name] = int(value)
+            else:
+                converted[name] = value
+        settings = replace(self, **converted)
+        if settings.store not in {"sqlite", "postgres"}:
+            raise ValueError("store must be 'sqlite' or 'postgres'")
+        return settings
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        if self.store == "postgres":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": self.postgres_dbname,
+                "POSTGRES_HOST": self.postgres_host,
+                "POSTGRES_PORT": str(self.postgres_port),
+                "POSTGRES_USER": self.postgres_user,
+                "POSTGRES_PASSWORD": self.postgres_password,
+                "POSTGRES_SCHEMA": self.postgres_schema,
+                "POSTGRES_POOL_SIZE": "5",
+                "POSTGRES_MAX_OVERFLOW": "10",
+            }
+        self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+
+    @property
+    def postgres_dsn(self) -> str:
+        password = f":{self.postgres_password}" if self.postgres_password else ""
+        return (
+            f"postgresql://{self.postgres_user}{password}@{self.postgres_host}:"
+            f"{self.postgres_port}/{self.postgres_dbname}"
+        )
+
+    def describe_store(self) -> str:
+        if self.store == "postgres":
+            return f"PostgreSQL {self.postgres_host}:{self.postgres_port}/{self.postgres_dbname}"
+        return f"SQLite {self.sqlite_path}"

@@ -1,0 +1,89 @@
+"""Shared fixtures: every store-backed test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests use a fresh schema each and skip, with the reason shown, when no server
+is reachable (set REGISTRY_TEST_POSTGRES_DSN to point elsewhere).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from registry.clock import SimulatedClock
+from registry.config import Settings
+
+POSTGRES_DSN = os.environ.get(
+    "REGISTRY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_problem() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_DSN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure means: skip, and say why
+        return f"PostgreSQL not reachable at {POSTGRES_DSN}: {type(exc).__name__}: {exc}"
+    return None
+
+
+_PG_PROBLEM: str | None | bool = False
+
+
+def postgres_problem() -> str | None:
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _postgres_problem()
+    return _PG_PROBLEM  # type: ignore[return-value]
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def postgres_settings(schema: str, **extra: object) -> Settings:
+    url = urlparse(POSTGRES_DSN)
+    return Settings(
+        store="postgres",
+        postgres_host=url.hostname or "127.0.0.1",
+        postgres_port=url.port or 5432,
+        postgres_dbname=(url.path or "/test").lstrip("/"),
+        postgres_user=url.username or "postgres",
+        postgres_password=url.password or "",
+        postgres_schema=schema,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for a fresh, empty store of each kind."""
+    if request.param == "sqlite":
+        return Settings(sqlite_path=tmp_path / "registry.sqlite", keys_dir=tmp_path / "keys")
+    schema = request.getfixturevalue("postgres_schema")
+    return postgres_settings(schema, keys_dir=tmp_path / "keys")
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
