@@ -48,6 +48,7 @@ __all__ = [
 CalendarSource = Literal["official", "operator", "weekday-fallback"]
 
 _SATURDAY = 5
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class CalendarFallbackWarning(UserWarning):
@@ -81,7 +82,7 @@ class YearSchedule:
         for d in sorted(self.working_weekends):
             if d.weekday() < _SATURDAY:
                 out.append(
-                    f"working weekend {d.isoformat()} is a {d.strftime('%A')}, "
+                    f"working weekend {d.isoformat()} is a {_WEEKDAYS[d.weekday()]}, "
                     "not a Saturday or Sunday"
                 )
         return out

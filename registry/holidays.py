@@ -37,6 +37,7 @@ logger = logging.getLogger("registry.holidays")
 
 _REQUIRED_KEYS = ("year", "holidays", "working_weekends", "source")
 _OPTIONAL_KEYS = ("comment", "example")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -153,7 +154,7 @@ def load_holiday_file(path: Path) -> HolidayFile:
     for i, d in working:
         if d.weekday() < 5:
             problems.append(
-                f"working_weekends[{i}]: {d.isoformat()} is a {d.strftime('%A')}, "
+                f"working_weekends[{i}]: {d.isoformat()} is a {_WEEKDAYS[d.weekday()]}, "
                 "not a Saturday or Sunday"
             )
 
