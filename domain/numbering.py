@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_PATTERN = re.compile(r"^(?P<prefix>[A-Z]{2,5})-(?P<region>\d{2})-(?P<year>\d{4})-(?P<seq>\d{6})(?P<check>[0-9X])$")
+_PATTERN = re.compile(
+    r"^(?P<prefix>[A-Z]{2,5})-(?P<region>\d{2})-(?P<year>\d{4})-(?P<seq>\d{6})(?P<check>[0-9X])$"
+)
 MAX_SEQUENCE = 999_999
 
 

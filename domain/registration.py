@@ -56,8 +56,7 @@ SUSPENSION_REASONS = frozenset(
 REVOCATION_REASONS = frozenset({"fraud", "forged_material", "misconduct", "resigned", "other"})
 REQUIRES_REREVIEW = frozenset({"employer", "projects"})
 AMENDABLE = frozenset(
-    {"employer", "projects", "education", "certificates", "achievements", "skills",
-     "personal_data"}
+    {"employer", "projects", "education", "certificates", "achievements", "skills", "personal_data"}
 )
 
 
@@ -198,7 +197,7 @@ class Registration(Aggregate):
         self,
         actor: Actor,
         at: datetime,
-        history: ApplicantHistory = ApplicantHistory(),  # noqa: B008
+        history: ApplicantHistory = ApplicantHistory(),
     ) -> None:
         self._require_owner_or(actor, REGISTRARS, "submit")
         self._require_status({Status.DRAFT}, "submit")
@@ -255,7 +254,7 @@ class Registration(Aggregate):
         actor: Actor,
         at: datetime,
         facts: ApplicationFacts | None = None,
-        history: ApplicantHistory = ApplicantHistory(),  # noqa: B008
+        history: ApplicantHistory = ApplicantHistory(),
     ) -> None:
         self._require_owner_or(actor, REGISTRARS, "supplement")
         self._require_status({Status.RETURNED_FOR_SUPPLEMENT}, "supplement")
@@ -290,8 +289,9 @@ class Registration(Aggregate):
             if not number:
                 raise InvalidInput("a registration number is required for a first approval")
             valid_until = add_years(require_utc(at).date(), policy.validity_years)
-            self._approved(number=number, valid_until=valid_until.isoformat(),
-                           **self._meta(actor, at))
+            self._approved(
+                number=number, valid_until=valid_until.isoformat(), **self._meta(actor, at)
+            )
         else:
             self._amendment_approved(**self._meta(actor, at))
 
@@ -310,9 +310,7 @@ class Registration(Aggregate):
         self._require_owner_or(actor, REGISTRARS, "withdraw")
         if self.number is not None:
             raise InvalidTransition("an approved registration cannot be withdrawn")
-        self._require_status(
-            {Status.DRAFT, Status.RETURNED_FOR_SUPPLEMENT} | IN_REVIEW, "withdraw"
-        )
+        self._require_status({Status.DRAFT, Status.RETURNED_FOR_SUPPLEMENT} | IN_REVIEW, "withdraw")
         self._withdrawn(reason=reason, **self._meta(actor, at))
 
     def record_ce(
@@ -543,8 +541,9 @@ class Registration(Aggregate):
     # ------------------------------------------------------------------ events
 
     @event("EvidenceAttached")
-    def _evidence_attached(self, evidence: dict[str, Any], actor_id: str, actor_role: str,
-                           at: datetime) -> None:
+    def _evidence_attached(
+        self, evidence: dict[str, Any], actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self.evidence.append(evidence)
         self.last_at = at
 
@@ -567,33 +566,38 @@ class Registration(Aggregate):
         self._move(at, Status.UNDER_REVIEW, "review.started")
 
     @event("ExpertReviewScored")
-    def _scored(self, score: int, method: str, actor_id: str, actor_role: str,
-                at: datetime) -> None:
+    def _scored(
+        self, score: int, method: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self.expert_score = score
         self.last_at = at
 
     @event("ReturnedForSupplement")
-    def _returned(self, reason_codes: list[str], note: str, actor_id: str, actor_role: str,
-                  at: datetime) -> None:
+    def _returned(
+        self, reason_codes: list[str], note: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self.return_reasons = list(reason_codes)
         self._move(at, Status.RETURNED_FOR_SUPPLEMENT, reason_codes[0])
 
     @event("SupplementProvided")
-    def _supplemented(self, facts: dict[str, Any], actor_id: str, actor_role: str,
-                      at: datetime) -> None:
+    def _supplemented(
+        self, facts: dict[str, Any], actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self.facts_data = facts
         self.submitted_at = at
         self.return_reasons = []
         self._move(at, Status.UNDER_REVIEW, "supplement.provided")
 
     @event("FurtherVerificationRequested")
-    def _further_verification(self, reason: str, actor_id: str, actor_role: str,
-                              at: datetime) -> None:
+    def _further_verification(
+        self, reason: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self._move(at, Status.FURTHER_VERIFICATION, "further_verification")
 
     @event("Approved")
-    def _approved(self, number: str, valid_until: str, actor_id: str, actor_role: str,
-                  at: datetime) -> None:
+    def _approved(
+        self, number: str, valid_until: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self.number = number
         self.approved_at = at
         self.valid_until = date.fromisoformat(valid_until)
@@ -625,8 +629,16 @@ class Registration(Aggregate):
             state["course"] = ""
 
     @event(ContinuingEducationRecorded)
-    def _ce_recorded(self, hours: float, provider: str, course: str, valid_until: str | None,
-                     actor_id: str, actor_role: str, at: datetime) -> None:
+    def _ce_recorded(
+        self,
+        hours: float,
+        provider: str,
+        course: str,
+        valid_until: str | None,
+        actor_id: str,
+        actor_role: str,
+        at: datetime,
+    ) -> None:
         self.ce_records.append((at, hours))
         if valid_until is not None and self.valid_until is not None:
             new_until = date.fromisoformat(valid_until)
@@ -636,51 +648,68 @@ class Registration(Aggregate):
         self.last_at = at
 
     @event("AnnualAssessmentRecorded")
-    def _assessed(self, year: int, passed: bool, note: str, actor_id: str, actor_role: str,
-                  at: datetime) -> None:
+    def _assessed(
+        self, year: int, passed: bool, note: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self.assessments[year] = passed
         self.last_at = at
 
     @event("CeComplianceReviewed")
-    def _ce_reviewed(self, cycle_end: str, passed: bool, valid_until: str, actor_id: str,
-                     actor_role: str, at: datetime) -> None:
+    def _ce_reviewed(
+        self,
+        cycle_end: str,
+        passed: bool,
+        valid_until: str,
+        actor_id: str,
+        actor_role: str,
+        at: datetime,
+    ) -> None:
         self.ce_reviews.add(date.fromisoformat(cycle_end))
         self.valid_until = date.fromisoformat(valid_until)
         self._move(at, self.status, "ce.review_passed" if passed else "ce.review_failed")
 
     @event("Suspended")
-    def _suspended(self, reason_code: str, reason: str, actor_id: str, actor_role: str,
-                   at: datetime) -> None:
+    def _suspended(
+        self, reason_code: str, reason: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self._move(at, Status.SUSPENDED, reason_code)
 
     @event("Reinstated")
-    def _reinstated(self, reason: str, valid_until: str | None, actor_id: str, actor_role: str,
-                    at: datetime) -> None:
+    def _reinstated(
+        self, reason: str, valid_until: str | None, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self.last_reinstated_at = at
         if valid_until is not None:
             self.valid_until = date.fromisoformat(valid_until)
         self._move(at, Status.ACTIVE, "reinstated")
 
     @event("Revoked")
-    def _revoked(self, reason_code: str, reason: str, actor_id: str, actor_role: str,
-                 at: datetime) -> None:
+    def _revoked(
+        self, reason_code: str, reason: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
         self._move(at, Status.REVOKED, reason_code)
 
     @event("DishonestyListed")
-    def _dishonesty_listed(self, reason: str, actor_id: str, actor_role: str,
-                           at: datetime) -> None:
+    def _dishonesty_listed(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.dishonest = True
         self.last_at = at
 
     @event("DishonestyLifted")
-    def _dishonesty_lifted(self, reason: str, actor_id: str, actor_role: str,
-                           at: datetime) -> None:
+    def _dishonesty_lifted(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.dishonest = False
         self.last_at = at
 
     @event("Amended")
-    def _amended(self, facts: dict[str, Any], changed: list[str], personal_data: str | None,
-                 rereview: bool, actor_id: str, actor_role: str, at: datetime) -> None:
+    def _amended(
+        self,
+        facts: dict[str, Any],
+        changed: list[str],
+        personal_data: str | None,
+        rereview: bool,
+        actor_id: str,
+        actor_role: str,
+        at: datetime,
+    ) -> None:
         self.facts_data = facts
         if personal_data is not None:
             self.personal_data = personal_data
@@ -690,9 +719,16 @@ class Registration(Aggregate):
         self.last_at = at
 
     @event("CertificateIssued")
-    def _certificate_issued(self, serial: str, kid: str, expires_at: datetime,
-                            supersedes: str | None, actor_id: str, actor_role: str,
-                            at: datetime) -> None:
+    def _certificate_issued(
+        self,
+        serial: str,
+        kid: str,
+        expires_at: datetime,
+        supersedes: str | None,
+        actor_id: str,
+        actor_role: str,
+        at: datetime,
+    ) -> None:
         self.certificates.append({"serial": serial, "kid": kid, "expires_at": expires_at})
         self.last_at = at
 
@@ -742,7 +778,7 @@ class Registration(Aggregate):
             raise Ineligible(unmet)
 
     def _registration_years(self, start: date, end: date) -> list[tuple[date, date]]:
-        years = []
+        years: list[tuple[date, date]] = []
         k = 0
         while True:
             year_start = add_years(start, k)

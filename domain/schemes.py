@@ -128,7 +128,7 @@ def check_eligibility(
     policy: SchemePolicy,
     facts: ApplicationFacts,
     on: date,
-    history: ApplicantHistory = ApplicantHistory(),  # noqa: B008 - immutable default
+    history: ApplicantHistory = ApplicantHistory(),
 ) -> list[UnmetCondition]:
     """Every unmet condition of `policy` for these facts on date `on` (empty = eligible)."""
     unmet: list[UnmetCondition] = []

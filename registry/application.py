@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,11 +81,35 @@ class RegistryApp(Application[UUID]):
         self.db = database or open_database(self.settings)
         hmac_key = bytes.fromhex(self.settings.pii_hmac_key) if self.settings.pii_hmac_key else None
         self.vault = PersonalDataVault(self.db, hmac_key)
+        self._protect_event_log()
         self._ensure_default_policies()
 
     def close(self) -> None:
         self.db.close()
         super().close()
+
+    def _protect_event_log(self) -> None:
+        """Database triggers refuse UPDATE and DELETE on the events table: append-only."""
+        table = str(getattr(self.recorder, "events_table_name", "registry_events"))
+        with self.db.transaction() as cur:
+            if self.db.dialect == "sqlite":
+                for op in ("UPDATE", "DELETE"):
+                    cur.execute(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} "
+                        f"ON {table} BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); "
+                        "END"
+                    )
+            else:
+                cur.execute(
+                    "CREATE OR REPLACE FUNCTION registry_refuse_change() RETURNS trigger AS $$ "
+                    "BEGIN RAISE EXCEPTION 'the event log is append-only'; END $$ "
+                    "LANGUAGE plpgsql"
+                )
+                cur.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+                cur.execute(
+                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
+                    f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION registry_refuse_change()"
+                )
 
     # ---------------------------------------------------------------- policies
 
@@ -95,10 +120,8 @@ class RegistryApp(Application[UUID]):
             record = SchemePolicies(
                 code=policy.code, policy=policy.as_dict(), actor_id=SYSTEM.id, at=self.clock.now()
             )
-            try:
+            with suppress(IntegrityError):  # another process published them first
                 self.save(record)
-            except IntegrityError:
-                pass  # another process published the defaults first
 
     def policy(self, scheme: str) -> SchemePolicy:
         try:
@@ -120,7 +143,7 @@ class RegistryApp(Application[UUID]):
 
     def get(self, registration_id: UUID) -> Registration:
         try:
-            registration = self.repository.get(registration_id)
+            registration: Registration = self.repository.get(registration_id)
         except AggregateNotFoundError:
             raise NotFound(f"no registration {registration_id}") from None
         if not isinstance(registration, Registration):
@@ -293,8 +316,13 @@ class RegistryApp(Application[UUID]):
         parsed = facts if isinstance(facts, ApplicationFacts) else ApplicationFacts.from_dict(facts)
         id_hmac = self.vault.id_hmac(personal.id_number)
         fingerprint = self._fingerprint(
-            "apply", {"scheme": scheme, "id": id_hmac, "facts": parsed.as_dict(),
-                      "name": self.vault.keyed_digest(personal.name.encode())}
+            "apply",
+            {
+                "scheme": scheme,
+                "id": id_hmac,
+                "facts": parsed.as_dict(),
+                "name": self.vault.keyed_digest(personal.name.encode()),
+            },
         )
         replay = self._replay(actor, idempotency_key, fingerprint)
         if replay is not None:
@@ -317,12 +345,16 @@ class RegistryApp(Application[UUID]):
             index.reclaim(registration.id, previous.status in TERMINAL, self.clock.now())
         return self._commit(registration, [index], actor, idempotency_key, fingerprint)
 
-    def attach_evidence(self, registration_id: UUID, actor: Actor, evidence: EvidenceRef,
-                        **options: Any) -> CommandResult:
+    def attach_evidence(
+        self, registration_id: UUID, actor: Actor, evidence: EvidenceRef, **options: Any
+    ) -> CommandResult:
         return self._run(
-            "attach_evidence", registration_id, actor,
+            "attach_evidence",
+            registration_id,
+            actor,
             lambda r, at: r.attach_evidence(evidence, actor, at),
-            payload=evidence.as_dict(), **options,
+            payload=evidence.as_dict(),
+            **options,
         )
 
     def submit(self, registration_id: UUID, actor: Actor, **options: Any) -> CommandResult:
@@ -331,54 +363,109 @@ class RegistryApp(Application[UUID]):
 
         return self._run("submit", registration_id, actor, action, **options)
 
-    def endorse(self, registration_id: UUID, actor: Actor, note: str = "",
-                **options: Any) -> CommandResult:
-        return self._run("endorse", registration_id, actor,
-                         lambda r, at: r.endorse(actor, at, note), payload={"note": note},
-                         **options)
+    def endorse(
+        self, registration_id: UUID, actor: Actor, note: str = "", **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "endorse",
+            registration_id,
+            actor,
+            lambda r, at: r.endorse(actor, at, note),
+            payload={"note": note},
+            **options,
+        )
 
-    def decline(self, registration_id: UUID, actor: Actor, reason: str,
-                **options: Any) -> CommandResult:
-        return self._run("decline", registration_id, actor,
-                         lambda r, at: r.decline(actor, at, reason), payload={"reason": reason},
-                         **options)
+    def decline(
+        self, registration_id: UUID, actor: Actor, reason: str, **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "decline",
+            registration_id,
+            actor,
+            lambda r, at: r.decline(actor, at, reason),
+            payload={"reason": reason},
+            **options,
+        )
 
     def start_review(self, registration_id: UUID, actor: Actor, **options: Any) -> CommandResult:
-        return self._run("start_review", registration_id, actor,
-                         lambda r, at: r.start_review(actor, at), **options)
+        return self._run(
+            "start_review",
+            registration_id,
+            actor,
+            lambda r, at: r.start_review(actor, at),
+            **options,
+        )
 
-    def record_expert_score(self, registration_id: UUID, actor: Actor, score: int,
-                            method: str = "combined", **options: Any) -> CommandResult:
-        return self._run("score", registration_id, actor,
-                         lambda r, at: r.record_expert_score(score, method, actor, at),
-                         payload={"score": score, "method": method}, **options)
+    def record_expert_score(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        score: int,
+        method: str = "combined",
+        **options: Any,
+    ) -> CommandResult:
+        return self._run(
+            "score",
+            registration_id,
+            actor,
+            lambda r, at: r.record_expert_score(score, method, actor, at),
+            payload={"score": score, "method": method},
+            **options,
+        )
 
-    def return_for_supplement(self, registration_id: UUID, actor: Actor,
-                              reason_codes: Sequence[str], note: str = "",
-                              **options: Any) -> CommandResult:
-        return self._run("return", registration_id, actor,
-                         lambda r, at: r.return_for_supplement(reason_codes, note, actor, at),
-                         payload={"codes": sorted(reason_codes), "note": note}, **options)
+    def return_for_supplement(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        reason_codes: Sequence[str],
+        note: str = "",
+        **options: Any,
+    ) -> CommandResult:
+        return self._run(
+            "return",
+            registration_id,
+            actor,
+            lambda r, at: r.return_for_supplement(reason_codes, note, actor, at),
+            payload={"codes": sorted(reason_codes), "note": note},
+            **options,
+        )
 
-    def provide_supplement(self, registration_id: UUID, actor: Actor,
-                           facts: dict[str, Any] | None = None, **options: Any) -> CommandResult:
+    def provide_supplement(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        facts: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> CommandResult:
         parsed = ApplicationFacts.from_dict(facts) if facts is not None else None
 
         def action(r: Registration, at: datetime) -> None:
             r.provide_supplement(actor, at, parsed, self.applicant_history(r.id_hmac, at))
 
-        return self._run("supplement", registration_id, actor, action,
-                         payload={"facts": facts}, **options)
+        return self._run(
+            "supplement", registration_id, actor, action, payload={"facts": facts}, **options
+        )
 
-    def request_further_verification(self, registration_id: UUID, actor: Actor, reason: str,
-                                     **options: Any) -> CommandResult:
-        return self._run("further_verification", registration_id, actor,
-                         lambda r, at: r.request_further_verification(reason, actor, at),
-                         payload={"reason": reason}, **options)
+    def request_further_verification(
+        self, registration_id: UUID, actor: Actor, reason: str, **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "further_verification",
+            registration_id,
+            actor,
+            lambda r, at: r.request_further_verification(reason, actor, at),
+            payload={"reason": reason},
+            **options,
+        )
 
-    def approve(self, registration_id: UUID, actor: Actor, *,
-                idempotency_key: str | None = None,
-                expected_version: int | None = None) -> CommandResult:
+    def approve(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        *,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         """Approve, allocating the next number for (scheme, region, year) on first approval."""
         fingerprint = self._fingerprint("approve", {"id": str(registration_id)})
         replay = self._replay(actor, idempotency_key, fingerprint)
@@ -414,63 +501,144 @@ class RegistryApp(Application[UUID]):
                     raise
         raise ConcurrencyConflict("could not allocate a registration number; retry")
 
-    def reject(self, registration_id: UUID, actor: Actor, reason: str,
-               **options: Any) -> CommandResult:
-        return self._run("reject", registration_id, actor,
-                         lambda r, at: r.reject(reason, actor, at), payload={"reason": reason},
-                         **options)
+    def reject(
+        self, registration_id: UUID, actor: Actor, reason: str, **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "reject",
+            registration_id,
+            actor,
+            lambda r, at: r.reject(reason, actor, at),
+            payload={"reason": reason},
+            **options,
+        )
 
-    def withdraw(self, registration_id: UUID, actor: Actor, reason: str = "",
-                 **options: Any) -> CommandResult:
-        return self._run("withdraw", registration_id, actor,
-                         lambda r, at: r.withdraw(actor, at, reason), payload={"reason": reason},
-                         **options)
+    def withdraw(
+        self, registration_id: UUID, actor: Actor, reason: str = "", **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "withdraw",
+            registration_id,
+            actor,
+            lambda r, at: r.withdraw(actor, at, reason),
+            payload={"reason": reason},
+            **options,
+        )
 
-    def record_ce(self, registration_id: UUID, actor: Actor, hours: float, provider: str,
-                  course: str = "", **options: Any) -> CommandResult:
-        return self._run("record_ce", registration_id, actor,
-                         lambda r, at: r.record_ce(hours, provider, course, actor, at),
-                         payload={"hours": hours, "provider": provider, "course": course},
-                         **options)
+    def record_ce(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        hours: float,
+        provider: str,
+        course: str = "",
+        **options: Any,
+    ) -> CommandResult:
+        return self._run(
+            "record_ce",
+            registration_id,
+            actor,
+            lambda r, at: r.record_ce(hours, provider, course, actor, at),
+            payload={"hours": hours, "provider": provider, "course": course},
+            **options,
+        )
 
-    def record_annual_assessment(self, registration_id: UUID, actor: Actor, year: int,
-                                 passed: bool, note: str = "", **options: Any) -> CommandResult:
-        return self._run("assessment", registration_id, actor,
-                         lambda r, at: r.record_annual_assessment(year, passed, note, actor, at),
-                         payload={"year": year, "passed": passed, "note": note}, **options)
+    def record_annual_assessment(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        year: int,
+        passed: bool,
+        note: str = "",
+        **options: Any,
+    ) -> CommandResult:
+        return self._run(
+            "assessment",
+            registration_id,
+            actor,
+            lambda r, at: r.record_annual_assessment(year, passed, note, actor, at),
+            payload={"year": year, "passed": passed, "note": note},
+            **options,
+        )
 
-    def suspend(self, registration_id: UUID, actor: Actor, reason_code: str, reason: str = "",
-                **options: Any) -> CommandResult:
-        return self._run("suspend", registration_id, actor,
-                         lambda r, at: r.suspend(reason_code, reason, actor, at),
-                         payload={"code": reason_code, "reason": reason}, **options)
+    def suspend(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        reason_code: str,
+        reason: str = "",
+        **options: Any,
+    ) -> CommandResult:
+        return self._run(
+            "suspend",
+            registration_id,
+            actor,
+            lambda r, at: r.suspend(reason_code, reason, actor, at),
+            payload={"code": reason_code, "reason": reason},
+            **options,
+        )
 
-    def reinstate(self, registration_id: UUID, actor: Actor, reason: str,
-                  **options: Any) -> CommandResult:
-        return self._run("reinstate", registration_id, actor,
-                         lambda r, at: r.reinstate(reason, actor, at),
-                         payload={"reason": reason}, **options)
+    def reinstate(
+        self, registration_id: UUID, actor: Actor, reason: str, **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "reinstate",
+            registration_id,
+            actor,
+            lambda r, at: r.reinstate(reason, actor, at),
+            payload={"reason": reason},
+            **options,
+        )
 
-    def revoke(self, registration_id: UUID, actor: Actor, reason_code: str, reason: str = "",
-               **options: Any) -> CommandResult:
-        return self._run("revoke", registration_id, actor,
-                         lambda r, at: r.revoke(reason_code, reason, actor, at),
-                         payload={"code": reason_code, "reason": reason}, **options)
+    def revoke(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        reason_code: str,
+        reason: str = "",
+        **options: Any,
+    ) -> CommandResult:
+        return self._run(
+            "revoke",
+            registration_id,
+            actor,
+            lambda r, at: r.revoke(reason_code, reason, actor, at),
+            payload={"code": reason_code, "reason": reason},
+            **options,
+        )
 
-    def list_as_dishonest(self, registration_id: UUID, actor: Actor, reason: str,
-                          **options: Any) -> CommandResult:
-        return self._run("dishonesty_list", registration_id, actor,
-                         lambda r, at: r.list_as_dishonest(reason, actor, at),
-                         payload={"reason": reason}, **options)
+    def list_as_dishonest(
+        self, registration_id: UUID, actor: Actor, reason: str, **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "dishonesty_list",
+            registration_id,
+            actor,
+            lambda r, at: r.list_as_dishonest(reason, actor, at),
+            payload={"reason": reason},
+            **options,
+        )
 
-    def lift_dishonesty(self, registration_id: UUID, actor: Actor, reason: str,
-                        **options: Any) -> CommandResult:
-        return self._run("dishonesty_lift", registration_id, actor,
-                         lambda r, at: r.lift_dishonesty(reason, actor, at),
-                         payload={"reason": reason}, **options)
+    def lift_dishonesty(
+        self, registration_id: UUID, actor: Actor, reason: str, **options: Any
+    ) -> CommandResult:
+        return self._run(
+            "dishonesty_lift",
+            registration_id,
+            actor,
+            lambda r, at: r.lift_dishonesty(reason, actor, at),
+            payload={"reason": reason},
+            **options,
+        )
 
-    def amend(self, registration_id: UUID, actor: Actor, changes: dict[str, Any],
-              personal: PersonalData | None = None, **options: Any) -> CommandResult:
+    def amend(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        changes: dict[str, Any],
+        personal: PersonalData | None = None,
+        **options: Any,
+    ) -> CommandResult:
         """Amend facts and/or personal data; the ID number is immutable."""
 
         def action(r: Registration, at: datetime) -> None:
@@ -483,15 +651,28 @@ class RegistryApp(Application[UUID]):
 
         payload: dict[str, Any] = {"changes": changes}
         if personal is not None:
-            payload["personal"] = self.vault.keyed_digest(repr(sorted(vars(personal).items()))
-                                                          .encode())
+            payload["personal"] = self.vault.keyed_digest(
+                repr(sorted(vars(personal).items())).encode()
+            )
         return self._run("amend", registration_id, actor, action, payload=payload, **options)
 
-    def record_certificate(self, registration_id: UUID, actor: Actor, serial: str, kid: str,
-                           expires_at: datetime, **options: Any) -> CommandResult:
-        return self._run("certificate", registration_id, actor,
-                         lambda r, at: r.issue_certificate(serial, kid, expires_at, actor, at),
-                         payload={"serial": serial, "kid": kid}, **options)
+    def record_certificate(
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        serial: str,
+        kid: str,
+        expires_at: datetime,
+        **options: Any,
+    ) -> CommandResult:
+        return self._run(
+            "certificate",
+            registration_id,
+            actor,
+            lambda r, at: r.issue_certificate(serial, kid, expires_at, actor, at),
+            payload={"serial": serial, "kid": kid},
+            **options,
+        )
 
     def erase_personal_data(self, registration_id: UUID, actor: Actor) -> list[CommandResult]:
         """Destroy the engineer's key and record the erasure on each of their registrations."""
@@ -504,8 +685,9 @@ class RegistryApp(Application[UUID]):
             for rid in index.history if index else []:
                 reg = self.get(rid)
                 if not reg.personal_data_erased:
-                    results.append(self._run("erase", rid, actor,
-                                             lambda r, at: r.record_erasure(actor, at)))
+                    results.append(
+                        self._run("erase", rid, actor, lambda r, at: r.record_erasure(actor, at))
+                    )
         return results
 
     def apply_scheme_rules(self, registration_id: UUID) -> CommandResult | None:

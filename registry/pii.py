@@ -133,8 +133,9 @@ class PersonalDataVault:
 
     def _key(self, subject_id: UUID) -> bytes | None:
         # Not cached: a key destroyed by another process must stop working here at once.
-        rows = self.db.query("SELECT key FROM subject_keys WHERE subject_id = ?",
-                             (str(subject_id),))
+        rows = self.db.query(
+            "SELECT key FROM subject_keys WHERE subject_id = ?", (str(subject_id),)
+        )
         return bytes(rows[0][0]) if rows else None
 
     def encrypt(self, subject_id: UUID, data: PersonalData) -> str:

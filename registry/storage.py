@@ -7,9 +7,9 @@ written with `?` placeholders and translated for PostgreSQL.
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -35,6 +35,7 @@ class Database(ABC):
     def transaction(self) -> AbstractContextManager[Cursor]:
         """One transaction: commit on success, roll back on any exception."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release connections."""
 
@@ -77,8 +78,9 @@ class SqliteDatabase(Database):
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA secure_delete=ON")
             conn.execute("PRAGMA synchronous=NORMAL")

@@ -1,0 +1,280 @@
+"""Use cases through the application service, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from domain.errors import DomainError, DuplicateApplication, ImmutableField, InvalidTransition
+from domain.registration import Registration
+from domain.status import Status
+from registry.application import RegistryApp
+from registry.clock import SimulatedClock
+from registry.config import Settings
+from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from tests.builders import (
+    REGISTRAR,
+    REVIEWER,
+    approved,
+    engineer,
+    person,
+    sie_facts,
+)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: SimulatedClock) -> Any:
+    application = RegistryApp(settings, clock=clock)
+    yield application
+    application.close()
+
+
+def all_stored_events(app: RegistryApp) -> list[tuple[int, str, bytes]]:
+    rows = app.recorder.select_notifications(1, 1_000_000)
+    return [(n.id, n.topic, bytes(n.state)) for n in rows]
+
+
+def test_lifecycle_numbers_and_lookup(app: RegistryApp, clock: SimulatedClock) -> None:
+    first = approved(app, clock, 1)
+    second = approved(app, clock, 2, scheme="IET")
+    assert first.number and first.number.startswith("SIE-44-2024-")
+    assert second.number and second.number.startswith("IET-44-2024-")
+    assert app.find_by_number(first.number).id == first.registration_id
+    third = approved(app, clock, 3)
+    assert third.number != first.number
+    with pytest.raises(NotFound):
+        app.find_by_number("SIE-44-2024-9999990")
+
+
+def test_second_live_application_with_the_same_id_number_is_refused(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    rid = app.apply(engineer(1), "SIE", person(1), sie_facts()).registration_id
+    before = all_stored_events(app)
+    with pytest.raises(DuplicateApplication):
+        app.apply(engineer(99), "SIE", person(1, name="李四"), sie_facts())
+    assert all_stored_events(app) == before
+    # Another scheme is a different registration; a withdrawn one frees the slot.
+    app.apply(engineer(1), "IET", person(1), sie_facts())
+    app.withdraw(rid, engineer(1), "changed my mind")
+    again = app.apply(engineer(1), "SIE", person(1), sie_facts())
+    assert again.registration_id != rid
+
+
+def test_concurrent_approvals_cannot_both_succeed(
+    settings: Settings, clock: SimulatedClock
+) -> None:
+    setup = RegistryApp(settings, clock=clock)
+    rid = setup.apply(engineer(1), "SIE", person(1), sie_facts()).registration_id
+    setup.submit(rid, engineer(1))
+    setup.start_review(rid, REVIEWER)
+    apps = [RegistryApp(settings, clock=clock) for _ in range(2)]
+    loaded = [a.get(rid) for a in apps]  # both read the same, soon stale, state
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def approve_with(a: RegistryApp, reg: Registration) -> None:
+        a.get = lambda _id: reg  # type: ignore[method-assign]  # force the stale read
+        barrier.wait()
+        try:
+            outcomes.append(a.approve(rid, REVIEWER))
+        except DomainError as exc:
+            outcomes.append(exc)
+
+    threads = [
+        threading.Thread(target=approve_with, args=pair) for pair in zip(apps, loaded, strict=False)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    successes = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(successes) == 1, outcomes
+    assert isinstance(
+        next(o for o in outcomes if isinstance(o, Exception)),
+        ConcurrencyConflict | InvalidTransition,
+    )
+    fresh = RegistryApp(settings, clock=clock)
+    events = [type(e).__name__ for e in fresh.repository.get(rid).collect_events()]
+    stored = [
+        n.topic
+        for n in fresh.recorder.select_notifications(1, 10_000)
+        if str(n.originator_id) == str(rid)
+    ]
+    assert sum(t.endswith(".Approved") for t in stored) == 1
+    assert fresh.get(rid).status is Status.ACTIVE and not events
+    for a in [setup, *apps, fresh]:
+        a.close()
+
+
+def test_expected_version_guards_against_stale_decisions(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    rid = approved(app, clock, 1).registration_id
+    version = app.get(rid).version
+    app.suspend(rid, REGISTRAR, "complaint", "举报")
+    with pytest.raises(ConcurrencyConflict):
+        app.reinstate(rid, REGISTRAR, "cleared", expected_version=version)
+
+
+def test_a_retried_command_with_the_same_idempotency_key_applies_once(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    rid = approved(app, clock, 1).registration_id
+    first = app.record_ce(rid, engineer(1), 12, "CCF", idempotency_key="ce-2024-1")
+    count = len(all_stored_events(app))
+    again = app.record_ce(rid, engineer(1), 12, "CCF", idempotency_key="ce-2024-1")
+    assert again.replayed and again.version == first.version
+    assert len(all_stored_events(app)) == count
+    with pytest.raises(IdempotencyKeyReused):
+        app.record_ce(rid, engineer(1), 40, "CCF", idempotency_key="ce-2024-1")
+    reg = app.get(rid)
+    assert len(reg.ce_records) == 1
+
+
+def test_idempotent_apply_returns_the_same_registration(app: RegistryApp) -> None:
+    a = app.apply(engineer(1), "SIE", person(1), sie_facts(), idempotency_key="k1")
+    b = app.apply(engineer(1), "SIE", person(1), sie_facts(), idempotency_key="k1")
+    assert a.registration_id == b.registration_id and b.replayed
+
+
+def test_refused_commands_write_nothing(app: RegistryApp, clock: SimulatedClock) -> None:
+    rid = approved(app, clock, 1).registration_id
+    before = all_stored_events(app)
+    for attempt in (
+        lambda: app.approve(rid, REVIEWER),
+        lambda: app.submit(rid, engineer(1)),
+        lambda: app.amend(rid, engineer(1), {}, personal=person(2)),
+        lambda: app.revoke(rid, REGISTRAR, "bogus"),
+        lambda: app.record_ce(rid, engineer(2), 10, "x"),
+    ):
+        with pytest.raises(DomainError):
+            attempt()
+    assert all_stored_events(app) == before
+
+
+def test_the_id_number_is_immutable(app: RegistryApp, clock: SimulatedClock) -> None:
+    rid = approved(app, clock, 1).registration_id
+    with pytest.raises(ImmutableField):
+        app.amend(rid, engineer(1), {}, personal=person(2))
+    app.amend(rid, engineer(1), {}, personal=person(1, name="张小山"))
+    data = app.personal_data(app.get(rid))
+    assert data is not None and data.masked_name == "张*山"
+
+
+def test_the_event_log_is_append_only(app: RegistryApp, clock: SimulatedClock) -> None:
+    approved(app, clock, 1)
+    before = all_stored_events(app)
+    table = app.recorder.events_table_name  # type: ignore[attr-defined]
+    for sql in (f"DELETE FROM {table}", f"UPDATE {table} SET topic = 'forged'"):
+        with pytest.raises(Exception, match="append-only"):
+            app.db.execute(sql)
+    assert all_stored_events(app) == before
+    # And the stored events rebuild exactly the same aggregate.
+    reread = RegistryApp(app.settings, clock=app.clock)
+    rid = next(app.registration_ids())
+    assert reread.get(rid).timeline == app.get(rid).timeline
+    reread.close()
+
+
+def _every_stored_byte(app: RegistryApp, settings: Settings) -> bytes:
+    if settings.store == "sqlite":
+        app.db.close()
+        return b"".join(p.read_bytes() for p in settings.sqlite_path.parent.glob("*.sqlite*"))
+    dump = []
+    tables = app.db.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+        (settings.postgres_schema,),
+    )
+    for (table,) in tables:
+        for row in app.db.query(f"SELECT * FROM {table}"):
+            dump.append(repr(row).encode())
+    return b"\n".join(dump)
+
+
+def test_no_plaintext_id_number_anywhere(
+    app: RegistryApp, clock: SimulatedClock, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    people = [person(n) for n in range(1, 6)]
+    results = [approved(app, clock, n) for n in range(1, 6)]
+    app.amend(results[0].registration_id, engineer(1), {"skills": "更新"}, personal=people[0])
+    with pytest.raises(DuplicateApplication) as refused:
+        app.apply(engineer(7), "SIE", people[1], sie_facts())
+    outputs = [json.dumps([r.as_dict() for r in results]), str(refused.value), caplog.text]
+    outputs += [repr(p) for p in people]
+    stored = _every_stored_byte(app, settings)
+    for p in people:
+        for text in outputs:
+            assert p.id_number not in text
+        for needle in (p.id_number, p.phone, p.email, p.name):
+            assert needle.encode() not in stored
+            assert needle.encode("utf-8").hex().encode() not in stored
+
+
+def test_destroying_the_key_erases_personal_data_without_touching_the_log(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    rid = approved(app, clock, 1).registration_id
+    approved(app, clock, 2)
+    assert app.personal_data(app.get(rid)) is not None
+    log_before = all_stored_events(app)
+    app.erase_personal_data(rid, REGISTRAR)
+    log_after = all_stored_events(app)
+    assert log_after[: len(log_before)] == log_before  # only appended
+    reg = app.get(rid)
+    assert reg.personal_data_erased and app.personal_data(reg) is None
+    with pytest.raises(DomainError):
+        app.amend(rid, engineer(1), {}, personal=person(1))
+    other = app.get(next(i for i in app.registration_ids() if i != rid))
+    assert app.personal_data(other) is not None
+
+
+def test_supervision_suspends_after_two_years_without_ce(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    rid = approved(app, clock, 1, scheme="IET").registration_id
+    start = clock.now()
+    clock.advance(timedelta(days=365 * 2 - 5))
+    assert app.supervise() == []
+    clock.advance(timedelta(days=10))
+    results = app.supervise()
+    assert [r.events for r in results] == [("Suspended",)]
+    reg = app.get(rid)
+    assert reg.status is Status.SUSPENDED
+    assert reg.status_at(start + timedelta(days=400)) is Status.ACTIVE
+    assert app.supervise() == []  # applied once
+
+
+def test_policy_changes_are_versioned_events(app: RegistryApp) -> None:
+    policy = app.policy("IET")
+    app.publish_policy(policy.next_version(min_ce_hours_per_year=100), REGISTRAR)
+    assert app.policy("IET").version == 2
+    assert app.policy("IET").min_ce_hours_per_year == 100
+    with pytest.raises(DomainError):
+        app.publish_policy(policy.next_version(), REGISTRAR)  # version 2 again
+
+
+def test_old_event_versions_are_upcast(app: RegistryApp, clock: SimulatedClock) -> None:
+    rid = approved(app, clock, 1).registration_id
+    app.record_ce(rid, engineer(1), 8, "CCF", "Kubernetes")
+    stored = next(
+        n
+        for n in app.recorder.select_notifications(1, 1000)
+        if n.topic.endswith("ContinuingEducationRecorded")
+    )
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2
+    del state["course"]
+    from eventsourcing.persistence import StoredEvent
+
+    v1 = StoredEvent(
+        stored.originator_id, stored.originator_version, stored.topic, json.dumps(state).encode()
+    )
+    event = app.mapper.to_domain_event(v1)
+    assert event.course == "" and event.hours == 8  # type: ignore[attr-defined]

@@ -1,0 +1,263 @@
+"""Scheme rules on the Registration aggregate itself: no store, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from domain.actors import SYSTEM, Actor, Role
+from domain.errors import (
+    ImmutableField,
+    Ineligible,
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+)
+from domain.evidence import EvidenceRef
+from domain.facts import ApplicationFacts
+from domain.numbering import format_number, is_well_formed
+from domain.registration import Registration
+from domain.schemes import (
+    INTERMEDIATE_ENGINEER,
+    SOFTWARE_IMPLEMENTATION,
+    ApplicantHistory,
+    check_eligibility,
+)
+from domain.status import Status
+from tests.builders import iet_facts, sie_facts
+
+ENG = Actor("eng-1", Role.ENGINEER)
+REV = Actor("rev-1", Role.REVIEWER)
+REG = Actor("reg-1", Role.REGISTRAR)
+EMP = Actor("emp-91440300", Role.EMPLOYER)
+T0 = datetime(2024, 3, 1, 9, tzinfo=UTC)
+
+
+def draft(scheme: str = "SIE", facts: dict | None = None) -> Registration:
+    policy = SOFTWARE_IMPLEMENTATION if scheme == "SIE" else INTERMEDIATE_ENGINEER
+    facts = facts or (sie_facts() if scheme == "SIE" else iet_facts())
+    return Registration.draft(
+        policy=policy,
+        subject_id=uuid4(),
+        id_hmac="h" * 64,
+        personal_data="ct",
+        facts=ApplicationFacts.from_dict(facts),
+        actor=ENG,
+        at=T0,
+    )
+
+
+def active(scheme: str = "SIE", at: datetime = T0) -> Registration:
+    r = draft(scheme)
+    r.submit(ENG, at)
+    if scheme == "IET":
+        r.endorse(EMP, at)
+    r.start_review(REV, at)
+    if scheme == "IET":
+        r.record_expert_score(80, "defence", REV, at)
+    r.approve(format_number(r.policy.number_prefix, "44", at.year, 7), REV, at)
+    return r
+
+
+def test_software_registration_lapses_two_years_after_approval_without_ce() -> None:
+    r = active("SIE")
+    assert r.valid_until == date(2026, 3, 1)
+    assert r.status_at(datetime(2026, 3, 1, 23, tzinfo=UTC)) is Status.ACTIVE
+    assert r.status_at(datetime(2026, 3, 2, 0, tzinfo=UTC)) is Status.EXPIRED
+
+
+def test_ce_registration_renews_two_years_from_the_ce_date() -> None:
+    r = active("SIE")
+    r.record_ce(12, "CCF 在线课程", "DevOps", ENG, T0 + timedelta(days=500))
+    assert r.valid_until == (T0 + timedelta(days=500)).date().replace(year=2027)
+    assert r.status_at(datetime(2026, 6, 1, tzinfo=UTC)) is Status.ACTIVE
+    # As of a date before the renewal, the old validity still applies.
+    assert r.point_at(T0 + timedelta(days=10)).valid_until == date(2026, 3, 1)  # type: ignore[union-attr]
+
+
+def test_ce_after_lapse_cannot_revive_but_registrar_can_reinstate() -> None:
+    r = active("SIE")
+    late = datetime(2026, 5, 1, tzinfo=UTC)
+    with pytest.raises(InvalidTransition, match="lapsed"):
+        r.record_ce(10, "provider", "", ENG, late)
+    r.reinstate("CE completed late, fee paid", REG, late)
+    assert r.status_at(late) is Status.ACTIVE
+    assert r.valid_until == date(2028, 5, 1)
+
+
+def test_intermediate_title_needs_90_ce_hours_a_year_to_apply() -> None:
+    facts = ApplicationFacts.from_dict(iet_facts(ce_hours_last_year=89.5))
+    unmet = check_eligibility(INTERMEDIATE_ENGINEER, facts, date(2024, 3, 1))
+    assert [u.code for u in unmet] == ["ce.hours"]
+
+
+def test_eligibility_reports_every_unmet_condition() -> None:
+    facts = ApplicationFacts.from_dict(
+        iet_facts(
+            education=[
+                {"level": "college", "institution": "x", "major": "y", "graduated": "2019-07-01"}
+            ],
+            work_years=3,
+            independent_work_years=1,
+            achievements=[],
+            ce_hours_last_year=0,
+        )
+    )
+    codes = {
+        u.code
+        for u in check_eligibility(
+            INTERMEDIATE_ENGINEER,
+            facts,
+            date(2024, 3, 1),
+            ApplicantHistory(on_dishonesty_list=True),
+        )
+    }
+    assert codes == {
+        "ethics.dishonesty_list",
+        "education.insufficient",
+        "experience.work_years",
+        "experience.independent_years",
+        "achievements.none_recent",
+        "ce.hours",
+    }
+    r = draft("IET", facts.as_dict())
+    with pytest.raises(Ineligible) as refused:
+        r.submit(ENG, T0)
+    assert len(refused.value.unmet) == 5  # dishonesty is a history fact, not a facts one
+    assert r.status is Status.DRAFT and not r.pending_events[1:]
+
+
+def test_senior_worker_certificate_waives_the_degree() -> None:
+    facts = iet_facts(
+        education=[],
+        certificates=[{"kind": "skill_senior_worker", "name": "高级工", "issued": "2015-01-01"}],
+    )
+    unmet = check_eligibility(
+        INTERMEDIATE_ENGINEER, ApplicationFacts.from_dict(facts), date(2024, 3, 1)
+    )
+    assert unmet == []
+
+
+def test_two_consecutive_years_without_ce_suspend_an_intermediate_title() -> None:
+    r = active("IET")
+    r.record_ce(95, "继续教育基地", "year 1", ENG, T0 + timedelta(days=100))
+    # Year 2 and year 3 (ending 2027-03-01) pass with too few hours.
+    r.record_ce(30, "继续教育基地", "year 2", ENG, T0 + timedelta(days=400))
+    assert r.apply_scheme_rules(SYSTEM, datetime(2026, 3, 2, tzinfo=UTC)) == []
+    r.record_ce(20, "继续教育基地", "year 3", ENG, datetime(2026, 6, 1, tzinfo=UTC))
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 2, 28, tzinfo=UTC)) == []
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 3, 1, 1, tzinfo=UTC)) == ["Suspended"]
+    assert r.status is Status.SUSPENDED
+    assert r.timeline[-1].reason_code == "ce.missing_consecutive_years"
+    assert r.status_at(datetime(2027, 2, 1, tzinfo=UTC)) is Status.ACTIVE
+
+
+def test_a_failed_annual_assessment_suspends() -> None:
+    r = active("IET")
+    r.record_annual_assessment(2024, False, "考核不合格", REG, datetime(2025, 1, 10, tzinfo=UTC))
+    assert r.status is Status.SUSPENDED
+    assert [type(e).__name__ for e in r.pending_events][-2:] == [
+        "AnnualAssessmentRecorded",
+        "Suspended",
+    ]
+
+
+def test_compliant_ce_cycle_renews_the_intermediate_title() -> None:
+    r = active("IET")
+    for year in range(3):
+        r.record_ce(92, "基地", f"y{year}", ENG, T0 + timedelta(days=30 + 365 * year))
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 1, 15, tzinfo=UTC)) == [
+        "CeComplianceReviewed"
+    ]
+    assert r.valid_until == date(2030, 3, 1)
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 1, 16, tzinfo=UTC)) == []
+
+
+def test_roles_are_enforced_by_the_domain() -> None:
+    r = draft()
+    with pytest.raises(NotPermitted):
+        r.submit(Actor("someone-else", Role.ENGINEER), T0)
+    r.submit(ENG, T0)
+    with pytest.raises(NotPermitted):
+        r.start_review(ENG, T0)
+    r.start_review(REV, T0)
+    with pytest.raises(NotPermitted):
+        r.approve("SIE-44-2024-0000015", EMP, T0)
+
+
+def test_intermediate_title_needs_employer_endorsement_and_a_pass_score() -> None:
+    r = draft("IET")
+    r.submit(ENG, T0)
+    with pytest.raises(InvalidTransition):
+        r.start_review(REV, T0)
+    with pytest.raises(NotPermitted):
+        r.endorse(Actor("emp-other", Role.EMPLOYER), T0)
+    r.endorse(EMP, T0)
+    r.start_review(REV, T0)
+    with pytest.raises(InvalidTransition, match="score"):
+        r.approve("IET-44-2024-0000019", REV, T0)
+    r.record_expert_score(59, "defence", REV, T0)
+    with pytest.raises(InvalidTransition, match="below the pass mark"):
+        r.approve("IET-44-2024-0000019", REV, T0)
+
+
+def test_refused_commands_trigger_no_event() -> None:
+    r = active()
+    before = len(r.pending_events)
+    for attempt in (
+        lambda: r.submit(ENG, T0),
+        lambda: r.withdraw(ENG, T0),
+        lambda: r.reinstate("x", REG, T0),
+        lambda: r.suspend("not-a-code", "x", REG, T0),
+        lambda: r.record_ce(-1, "p", "", ENG, T0),
+    ):
+        with pytest.raises((InvalidTransition, InvalidInput)):
+            attempt()
+    assert len(r.pending_events) == before
+
+
+def test_event_time_never_goes_backwards() -> None:
+    r = active()
+    with pytest.raises(InvalidInput, match="before"):
+        r.suspend("complaint", "x", REG, T0 - timedelta(seconds=1))
+
+
+def test_amendment_rules() -> None:
+    r = active()
+    with pytest.raises(ImmutableField):
+        r.amend({}, ENG, T0, new_id_hmac="other")
+    r.amend({"skills": "SAP S/4HANA"}, ENG, T0)
+    assert r.status is Status.ACTIVE
+    employer = {"id": "emp-2", "name": "新公司", "job_description": "实施"}
+    r.amend({"employer": employer}, ENG, T0)
+    assert r.status is Status.UNDER_REVIEW and r.number is not None
+    r.approve(None, REV, T0)
+    assert r.status is Status.ACTIVE and r.employer_id == "emp-2"
+
+
+def test_revocation_for_fraud_lists_as_dishonest_and_outranks_everything() -> None:
+    r = active()
+    r.suspend("investigation", "举报", REG, T0 + timedelta(days=1))
+    r.revoke("forged_material", "伪造项目验收报告", REG, T0 + timedelta(days=2))
+    assert r.dishonest
+    assert r.status_at(datetime(2030, 1, 1, tzinfo=UTC)) is Status.REVOKED
+    with pytest.raises(InvalidTransition):
+        r.reinstate("appeal", REG, T0 + timedelta(days=3))
+
+
+def test_evidence_limits() -> None:
+    ok = EvidenceRef("a" * 64, "application/pdf", 5 * 1024 * 1024, "degree", "学位证.pdf")
+    assert ok.size == 5 * 1024 * 1024
+    with pytest.raises(Exception, match="size"):
+        EvidenceRef("a" * 64, "application/pdf", 5 * 1024 * 1024 + 1, "degree", "x.pdf")
+    with pytest.raises(Exception, match="not allowed"):
+        EvidenceRef("a" * 64, "image/gif", 10, "degree", "x.gif")
+
+
+def test_registration_numbers_carry_a_check_character() -> None:
+    number = format_number("SIE", "44", 2024, 123)
+    assert is_well_formed(number)
+    assert not is_well_formed(number[:-1] + ("0" if number[-1] != "0" else "1"))
+    assert not is_well_formed("SIE-44-2024-000123")
