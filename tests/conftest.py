@@ -48,6 +48,8 @@ def postgres_problem() -> str | None:
 def postgres_schema() -> Iterator[str]:
     problem = postgres_problem()
     if problem:
+        if os.environ.get("REGISTRY_REQUIRE_POSTGRES"):
+            pytest.fail(f"REGISTRY_REQUIRE_POSTGRES is set but {problem}")
         pytest.skip(problem)
     import psycopg
 
