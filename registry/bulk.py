@@ -1,0 +1,384 @@
+"""Bulk tender check (SPEC §2, §11): many registrations, as of the tender date, signed.
+
+A tender officer sends up to 1,000 registration numbers or credentials, the tender date and
+optionally the bidding employer. Each row gets its status on that date and now, whether the
+engineer was registered to the bidding employer on that date, and (for credentials) whether
+the signature is genuine. The whole report is signed with the registry's active key as a
+detached JWS (RFC 7515 Appendix F) over its canonical JSON, so the file can be kept as
+evidence and checked later against the published JWKS, with or without this service.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+
+from domain.numbering import is_well_formed
+from registry.credentials.algorithms import Algorithm, sign, verify
+from registry.credentials.keystore import KeyStore, KeyStoreError
+
+MAX_ROWS = 1000
+MAX_INPUT_CHARS = 8192
+JWS_TYPE = "registry-bulk-check+json"
+
+Verdict = Literal["pass", "fail", "could_not_check"]
+
+
+class BulkInputError(ValueError):
+    """The request cannot be checked at all; `code` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class StatusOn(Protocol):
+    """What the point-in-time projection answers (projections.StatusAsOf)."""
+
+    number: str
+    status: str
+    permitted_to_practise: bool
+    reason_code: str | None
+    since: datetime | None
+    valid_until: date | None
+    employer_id: str | None
+    scheme: str
+
+
+class CurrentView(Protocol):
+    """What the current-status projection answers (projections.RegistrationView)."""
+
+    number: str | None
+    scheme: str
+    public_status: str
+    status_reason: str
+    status_since: datetime
+    valid_until: date | None
+    masked_name: str | None
+    employer_id: str | None
+    permitted_to_practise: bool
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """The outcome of checking a credential's signature offline (no live status)."""
+
+    genuine: bool | None  # None: could not check (e.g. key unavailable)
+    number: str | None
+    reason: str | None  # reason code of the first failing step
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The read side the check needs, injected so the service is testable on its own."""
+
+    status_as_of: Callable[[str, date], StatusOn | None]
+    current: Callable[[str], CurrentView | None]
+    check_credential: Callable[[str], CredentialCheck]
+
+
+@dataclass
+class BulkRow:
+    index: int
+    input: str
+    kind: Literal["number", "credential", "invalid"]
+    number: str | None = None
+    found: bool = False
+    scheme: str | None = None
+    masked_name: str | None = None
+    status_on_date: str | None = None
+    permitted_on_date: bool | None = None
+    reason_on_date: str | None = None
+    since_on_date: str | None = None
+    valid_until_on_date: str | None = None
+    employer_on_date: str | None = None
+    registered_to_bidding_employer: bool | None = None
+    status_now: str | None = None
+    permitted_now: bool | None = None
+    reason_now: str | None = None
+    since_now: str | None = None
+    credential_genuine: bool | None = None
+    credential_reason: str | None = None
+    verdict: Verdict = "fail"
+    problems: list[str] = field(default_factory=list)
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _shown_input(text: str) -> str:
+    """Credentials are long; the report keeps a recognisable, bounded prefix."""
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def parse_csv(data: bytes) -> list[str]:
+    """Rows from a CSV upload: the first column, or the column named number/credential."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BulkInputError("bulk.csv_invalid", "the CSV file must be UTF-8") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        raise BulkInputError("bulk.csv_invalid", "the CSV file cannot be parsed") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        return []
+    header = [c.strip().lower() for c in rows[0]]
+    column = 0
+    for name in ("number", "registration_number", "credential", "item", "编号", "登记编号"):
+        if name in header:
+            column = header.index(name)
+            rows = rows[1:]
+            break
+    else:
+        if header and header[0] in {"input", "registration", "no", "id"}:
+            rows = rows[1:]
+    return [r[column].strip() if column < len(r) else "" for r in rows]
+
+
+def check_rows(
+    items: Sequence[str],
+    as_of: date,
+    bidding_employer_id: str | None,
+    lookups: Lookups,
+) -> list[BulkRow]:
+    """Check every row; one bad row never spoils the others."""
+    if len(items) > MAX_ROWS:
+        raise BulkInputError(
+            "bulk.too_many_rows", f"at most {MAX_ROWS} rows per request, got {len(items)}"
+        )
+    if not items:
+        raise BulkInputError("bulk.empty", "no registration numbers or credentials given")
+    return [_check_one(i, raw, as_of, bidding_employer_id, lookups) for i, raw in enumerate(items)]
+
+
+def _check_one(
+    index: int, raw: str, as_of: date, employer: str | None, lookups: Lookups
+) -> BulkRow:
+    text = raw.strip()
+    number: str | None = None
+    if is_well_formed(text.upper()):
+        row = BulkRow(index, text, "number")
+        number = text.upper()
+    elif len(text) > MAX_INPUT_CHARS or not text:
+        return BulkRow(index, _shown_input(text), "invalid", problems=["input.malformed"])
+    elif _looks_like_number(text):
+        return BulkRow(index, text, "invalid", problems=["registration_number.malformed"])
+    else:
+        row = BulkRow(index, _shown_input(text), "credential")
+        outcome = lookups.check_credential(text)
+        row.credential_genuine = outcome.genuine
+        row.credential_reason = outcome.reason
+        number = outcome.number
+        if outcome.genuine is False:
+            row.problems.append(f"credential.{outcome.reason or 'invalid'}")
+        elif outcome.genuine is None:
+            row.problems.append(f"credential.could_not_check.{outcome.reason or 'unknown'}")
+        if number is None:
+            row.verdict = "fail" if outcome.genuine is False else "could_not_check"
+            return row
+    row.number = number
+    try:
+        then = lookups.status_as_of(number, as_of)
+        now = lookups.current(number)
+    except Exception:  # a store failure must read as "could not check", never as "clean"
+        row.problems.append("status.could_not_check")
+        row.verdict = "could_not_check"
+        return row
+    if now is None and then is None:
+        row.problems.append("registration.not_found")
+        row.verdict = "fail"
+        return row
+    row.found = True
+    if now is not None:
+        row.scheme = now.scheme
+        row.masked_name = now.masked_name
+        row.status_now = now.public_status
+        row.permitted_now = now.permitted_to_practise
+        row.reason_now = now.status_reason
+        row.since_now = _iso(now.status_since)
+    if then is None:
+        row.status_on_date = "not_registered"
+        row.permitted_on_date = False
+        row.problems.append("registration.not_registered_on_date")
+    else:
+        row.scheme = row.scheme or then.scheme
+        row.status_on_date = then.status
+        row.permitted_on_date = then.permitted_to_practise
+        row.reason_on_date = then.reason_code
+        row.since_on_date = _iso(then.since)
+        row.valid_until_on_date = _iso(then.valid_until)
+        row.employer_on_date = then.employer_id
+        if not then.permitted_to_practise:
+            row.problems.append(f"status.{then.status}_on_date")
+    if employer is not None:
+        row.registered_to_bidding_employer = (
+            then is not None and then.employer_id is not None and then.employer_id == employer
+        )
+        if not row.registered_to_bidding_employer:
+            row.problems.append("employer.mismatch_on_date")
+    if row.credential_genuine is None and row.kind == "credential":
+        row.verdict = "could_not_check"
+    elif row.problems:
+        row.verdict = "fail"
+    else:
+        row.verdict = "pass"
+    return row
+
+
+def _looks_like_number(text: str) -> bool:
+    """Something typed as a registration number but with a wrong check character or shape."""
+    parts = text.split("-")
+    return len(parts) == 4 and len(text) <= 30 and parts[0].isalpha()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def build_report(
+    rows: Iterable[BulkRow],
+    *,
+    as_of: date,
+    bidding_employer_id: str | None,
+    issuer: str,
+    checked_at: datetime,
+) -> dict[str, Any]:
+    """The unsigned report; `sign_report` adds the signature."""
+    row_dicts = [asdict(r) for r in rows]
+    verdicts = [r["verdict"] for r in row_dicts]
+    return {
+        "report_id": str(uuid.uuid4()),
+        "type": "bulk_tender_check",
+        "issuer": issuer,
+        "checked_at": checked_at.isoformat(),
+        "as_of": as_of.isoformat(),
+        "bidding_employer_id": bidding_employer_id,
+        "summary": {
+            "rows": len(row_dicts),
+            "pass": verdicts.count("pass"),
+            "fail": verdicts.count("fail"),
+            "could_not_check": verdicts.count("could_not_check"),
+        },
+        "rows": row_dicts,
+    }
+
+
+def canonical_json(document: dict[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the exact bytes the signature covers."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_bytes(keys: KeyStore, payload: bytes, typ: str) -> dict[str, str]:
+    """Detached compact JWS (`header..signature`) over `payload` with the active key."""
+    key = keys.active()
+    header = {"alg": key.alg.jose_name, "kid": _b64url(key.kid), "typ": typ}
+    protected = _b64url(canonical_json(header))
+    signing_input = f"{protected}.{_b64url(payload)}".encode("ascii")
+    signature = _b64url(sign(key.private_key, signing_input))
+    return {"alg": key.alg.jose_name, "kid": _b64url(key.kid), "jws": f"{protected}..{signature}"}
+
+
+def sign_report(keys: KeyStore, report: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in report.items() if k != "signature"}
+    return {**body, "signature": sign_bytes(keys, canonical_json(body), JWS_TYPE)}
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    valid: bool
+    code: str
+    kid: str | None = None
+    alg: str | None = None
+
+
+def verify_detached(keys: KeyStore, payload: bytes, jws: str) -> SignatureCheck:
+    """Check a detached JWS made by `sign_bytes` against the registry's published keys."""
+    parts = jws.split(".")
+    if len(parts) != 3 or parts[1] != "":
+        return SignatureCheck(False, "signature.malformed")
+    try:
+        header = json.loads(_b64url_decode(parts[0]))
+        signature = _b64url_decode(parts[2])
+    except (ValueError, UnicodeDecodeError):
+        return SignatureCheck(False, "signature.malformed")
+    if not isinstance(header, dict):
+        return SignatureCheck(False, "signature.malformed")
+    kid_text, alg_name = header.get("kid"), header.get("alg")
+    if not isinstance(kid_text, str) or not isinstance(alg_name, str):
+        return SignatureCheck(False, "signature.malformed")
+    try:
+        kid = _b64url_decode(kid_text)
+        alg = Algorithm.from_jose_name(alg_name)
+    except ValueError:
+        return SignatureCheck(False, "signature.algorithm_unsupported", kid_text, alg_name)
+    try:
+        public = dict(keys.public_keys()).get(kid)
+    except KeyStoreError:
+        return SignatureCheck(False, "signature.keys_unavailable", kid_text, alg_name)
+    if public is None:
+        return SignatureCheck(False, "signature.unknown_key", kid_text, alg_name)
+    signing_input = f"{parts[0]}.{_b64url(payload)}".encode("ascii")
+    try:
+        ok = verify(public, alg.value, signature, signing_input)
+    except ValueError:
+        return SignatureCheck(False, "signature.algorithm_unsupported", kid_text, alg_name)
+    return SignatureCheck(ok, "signature.valid" if ok else "signature.invalid", kid_text, alg_name)
+
+
+def verify_report(keys: KeyStore, report: dict[str, Any]) -> SignatureCheck:
+    signature = report.get("signature")
+    if not isinstance(signature, dict) or not isinstance(signature.get("jws"), str):
+        return SignatureCheck(False, "signature.missing")
+    body = {k: v for k, v in report.items() if k != "signature"}
+    return verify_detached(keys, canonical_json(body), signature["jws"])
+
+
+CSV_COLUMNS = (
+    "index", "input", "kind", "number", "found", "scheme", "masked_name", "status_on_date",
+    "permitted_on_date", "reason_on_date", "since_on_date", "valid_until_on_date",
+    "employer_on_date", "registered_to_bidding_employer", "status_now", "permitted_now",
+    "reason_now", "since_now", "credential_genuine", "credential_reason", "verdict", "problems",
+)
+
+
+def report_csv(report: dict[str, Any]) -> bytes:
+    """The rows as CSV (UTF-8 with BOM, so spreadsheet tools read the Chinese correctly)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report["rows"]:
+        values = []
+        for column in CSV_COLUMNS:
+            value = row.get(column)
+            if column == "problems":
+                value = ";".join(value or [])
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            values.append("" if value is None else _csv_safe(str(value)))
+        writer.writerow(values)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formula injection from echoed input."""
+    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value

@@ -1,0 +1,155 @@
+"""Pydantic models at the HTTP edge only; the domain validates again and owns the rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.application import CommandResult
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ registry commands
+
+
+class PersonalIn(_Strict):
+    """Personal data; encrypted under the engineer's own key before it reaches the log."""
+
+    name: str = Field(min_length=1, max_length=100, examples=["张小三"])
+    id_number: str = Field(min_length=18, max_length=18, examples=["44030519900101001X"])
+    phone: str = Field(default="", max_length=20, examples=["13800138000"])
+    email: str = Field(default="", max_length=200, examples=["eng@example.cn"])
+    address: str = Field(default="", max_length=300)
+
+
+class ApplyIn(_Strict):
+    scheme: str = Field(min_length=2, max_length=10, examples=["SIE"])
+    personal: PersonalIn
+    facts: dict[str, Any] = Field(
+        description="Education, certificates, projects, employer… (see the scheme rules)."
+    )
+
+
+class NoteIn(_Strict):
+    note: str = Field(default="", max_length=2000)
+
+
+class ReasonIn(_Strict):
+    reason: str = Field(min_length=1, max_length=2000, examples=["材料不全"])
+
+
+class OptionalReasonIn(_Strict):
+    reason: str = Field(default="", max_length=2000)
+
+
+class ScoreIn(_Strict):
+    score: int = Field(ge=0, le=100, examples=[78])
+    method: Literal["defence", "material_review", "practical_test", "combined"] = "combined"
+
+
+class ReturnIn(_Strict):
+    reason_codes: list[str] = Field(
+        min_length=1, max_length=10, examples=[["project.no_implementation"]]
+    )
+    note: str = Field(default="", max_length=2000)
+
+
+class SupplementIn(_Strict):
+    facts: dict[str, Any] | None = None
+
+
+class CeIn(_Strict):
+    hours: float = Field(gt=0, le=500, examples=[24])
+    provider: str = Field(min_length=1, max_length=200, examples=["省继续教育平台"])
+    course: str = Field(default="", max_length=200)
+
+
+class AssessmentIn(_Strict):
+    year: int = Field(ge=2000, le=2200, examples=[2025])
+    passed: bool
+    note: str = Field(default="", max_length=2000)
+
+
+class CodedReasonIn(_Strict):
+    reason_code: str = Field(min_length=1, max_length=60, examples=["investigation"])
+    reason: str = Field(default="", max_length=2000)
+
+
+class AmendIn(_Strict):
+    changes: dict[str, Any] = Field(default_factory=dict)
+    personal: PersonalIn | None = None
+
+
+class CommandOut(BaseModel):
+    registration_id: str
+    version: int = Field(description="The registration's version; send it back as If-Match.")
+    events: list[str]
+    number: str | None = None
+    replayed: bool = Field(description="True when an earlier call with this Idempotency-Key ran.")
+
+    @classmethod
+    def of(cls, result: CommandResult) -> CommandOut:
+        return cls(
+            registration_id=str(result.registration_id),
+            version=result.version,
+            events=list(result.events),
+            number=result.number,
+            replayed=result.replayed,
+        )
+
+
+class EvidenceOut(CommandOut):
+    sha256: str
+    media_type: str
+    size: int
+
+
+class CertificateOut(CommandOut):
+    serial: str
+    kid: str
+    expires_at: datetime
+    credential: str = Field(description="The signed credential (Base45, with its prefix).")
+    url: str = Field(description="The verification URL the QR code carries.")
+
+
+class RegistrationOut(BaseModel):
+    registration_id: str
+    version: int
+    scheme: str
+    number: str | None
+    status: str
+    status_now: str
+    valid_until: date | None
+    owner_id: str
+    employer_id: str | None
+    masked_name: str | None
+    dishonest: bool
+    expert_score: int | None
+    return_reasons: list[str]
+    evidence: list[dict[str, Any]]
+    certificates: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    facts: dict[str, Any]
+    personal: dict[str, str] | None = Field(
+        default=None, description="Decrypted personal data: the owner and registrars only."
+    )
+
+
+class EventOut(BaseModel):
+    version: int
+    type: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    data: dict[str, Any]
+
+
+class WhoAmI(BaseModel):
+    name: str
+    role: str
+    actor_id: str
