@@ -1,1 +1,23 @@
-"""projections."""
+"""Read models built from the registry's event log (SPEC §5)."""
+
+from projections.fold import ProjectionError
+from projections.registry_views import RegistryProjections
+from projections.views import (
+    DishonestyEntry,
+    EligibilityView,
+    QueueItem,
+    RegistrationView,
+    Statistics,
+    StatusAsOf,
+)
+
+__all__ = [
+    "DishonestyEntry",
+    "EligibilityView",
+    "ProjectionError",
+    "QueueItem",
+    "RegistrationView",
+    "RegistryProjections",
+    "Statistics",
+    "StatusAsOf",
+]
