@@ -49,7 +49,10 @@ class ClaimsError(ValueError):
 
 
 def mask_name(name: str) -> str:
-    """Public form of a name: ``张三丰`` → ``张*丰``, ``张三`` → ``张*``, ``Li Lei`` → ``L* L**``."""
+    """Public form of a name: ``张三丰`` → ``张*丰``, ``张三`` → ``张*``, ``Li Lei`` → ``L* L**``.
+
+    Keeps the first (and for CJK, last) character so a holder recognises their own entry.
+    """
     name = name.strip()
     if not name:
         raise ClaimsError("empty name")

@@ -21,7 +21,8 @@ class DecompressionError(ValueError):
 
 def encode(cose_bytes: bytes, prefix: str = PREFIX) -> str:
     """``prefix`` + Base45(zlib(cose_bytes)) at the highest compression level."""
-    return prefix + base45.b45encode(zlib.compress(cose_bytes, 9)).decode("ascii")
+    encoded: bytes = base45.b45encode(zlib.compress(cose_bytes, 9))
+    return prefix + encoded.decode("ascii")
 
 
 def b45decode(text: str) -> bytes:

@@ -13,6 +13,7 @@ not even for the instant between create and chmod.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from dataclasses import dataclass
@@ -194,7 +195,7 @@ class KeyStore:
             raise KeyStoreError(f"public key file {path.name} does not match its kid")
         return public
 
-    def public_keys(self) -> list[tuple[bytes, PublicKey]]:
+    def public_keys(self) -> builtins.list[tuple[bytes, PublicKey]]:
         """(kid, public key) for every key, active and retired, for verifiers."""
         return [(info.kid, self.public_key(info.kid)) for info in self.list()]
 

@@ -114,7 +114,8 @@ def certificate_pdf(details: CertificateDetails, credential: str, base_url: str)
     notes = [
         f"本证书有效期至 {details.valid_until.isoformat()}，逾期未办理继续教育登记的自动失效。",
         f"This certificate expires on {details.valid_until.isoformat()} unless renewed.",
-        "扫描二维码查验证书真伪及实时状态 / Scan the QR code to check authenticity and live status:",
+        "扫描二维码查验证书真伪及实时状态",
+        "Scan the QR code to check authenticity and live status:",
         f"{base_url.rstrip('/')}/v",
     ]
     ny = qr_y - 8 * mm

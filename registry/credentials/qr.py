@@ -56,9 +56,7 @@ def qr_png(data: str, *, box_size: int = 8, border: int = 4) -> bytes:
 
 def qr_svg(data: str, *, box_size: int = 10, border: int = 4) -> bytes:
     """SVG (single path) of the QR symbol for ``data``."""
-    image = _build(data, box_size, border).make_image(
-        image_factory=qrcode.image.svg.SvgPathImage
-    )
+    image = _build(data, box_size, border).make_image(image_factory=qrcode.image.svg.SvgPathImage)
     out = io.BytesIO()
     image.save(out)
     return out.getvalue()
@@ -86,7 +84,9 @@ def decode_qr(image: bytes | Path | str | Image.Image) -> str:
         raise QrDecodeError(f"cannot read image: {exc}") from None
     if picture.mode not in {"L", "RGB"}:
         picture = picture.convert("RGB")
-    results = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(
+        picture, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
     texts = [r.text for r in results if r.valid and r.text]
     if not texts:
         raise QrDecodeError("no readable QR code in the image")

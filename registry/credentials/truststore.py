@@ -118,8 +118,6 @@ class TrustStore:
         return store
 
 
-
-
 def _load_certificates(blob: bytes) -> list[x509.Certificate]:
     try:
         if b"-----BEGIN CERTIFICATE-----" in blob:

@@ -154,9 +154,7 @@ def _cwt(s: _State) -> str:
     if iss is not None and not isinstance(iss, str):
         raise _Stop("cwt.malformed", "iss must be text")
     if s.key.issuer is not None and iss != s.key.issuer:
-        raise _Stop(
-            "cwt.issuer_mismatch", f"iss {iss!r} but the key belongs to {s.key.issuer!r}"
-        )
+        raise _Stop("cwt.issuer_mismatch", f"iss {iss!r} but the key belongs to {s.key.issuer!r}")
     if s.prefix == PREFIX:
         try:
             s.credential = CredentialClaims.from_cwt(claims)
