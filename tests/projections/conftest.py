@@ -1,0 +1,31 @@
+"""Fixtures for the read-model tests: an app on each store, its projections, a fixed calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from domain.workdays import WorkingCalendar
+from projections import RegistryProjections
+from registry.application import RegistryApp
+from registry.clock import SimulatedClock
+from registry.config import Settings
+
+
+@pytest.fixture(scope="session")
+def calendar() -> WorkingCalendar:
+    """The package's official calendar (2004–2026): the tests' dates all fall inside it."""
+    return WorkingCalendar()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: SimulatedClock) -> Iterator[RegistryApp]:
+    application = RegistryApp(settings, clock=clock)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def views(app: RegistryApp, calendar: WorkingCalendar) -> RegistryProjections:
+    return RegistryProjections(app, calendar)

@@ -1,0 +1,207 @@
+"""Current status and status as of past dates, against what the aggregate itself says."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from domain.clock import add_years
+from projections import RegistryProjections
+from projections.registry_views import end_of_day
+from registry.application import RegistryApp
+from registry.clock import SimulatedClock
+from tests.builders import REGISTRAR, REVIEWER, engineer, id_number, person
+from tests.projections.projection_lifecycle import facts, register
+
+
+def at(y: int, m: int, d: int) -> datetime:
+    return datetime(y, m, d, 9, 0, tzinfo=UTC)
+
+
+def test_status_now_and_as_of_past_dates(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
+) -> None:
+    suspended_id, suspended_no = register(app, clock, 1)
+    lapsed_id, lapsed_no = register(app, clock, 2)
+    revoked_id, revoked_no = register(app, clock, 3, "IET")
+    renewed_id, renewed_no = register(app, clock, 4)
+    renewed_approved_on = clock.now().date()
+    clock.set(at(2024, 9, 1))
+    app.record_ce(renewed_id, engineer(4), 24, "广东省继续教育中心", "数据库运维")
+    clock.set(at(2025, 1, 10))
+    app.suspend(suspended_id, REGISTRAR, "complaint", "client complaint under investigation")
+    clock.set(at(2025, 5, 20))
+    app.revoke(revoked_id, REGISTRAR, "fraud", "forged project certificate")
+    clock.set(at(2026, 6, 1))
+    assert views.catch_up() > 0
+
+    # Now: suspended, expired (derived from time), revoked, active.
+    now = {n: views.by_number(n) for n in (suspended_no, lapsed_no, revoked_no, renewed_no)}
+    assert {n: v.public_status for n, v in now.items() if v} == {
+        suspended_no: "suspended",
+        lapsed_no: "expired",
+        revoked_no: "revoked",
+        renewed_no: "active",
+    }
+    lapsed = now[lapsed_no]
+    assert lapsed is not None and lapsed.valid_until is not None
+    assert lapsed.status == "expired" and not lapsed.permitted_to_practise
+    assert lapsed.status_reason == "validity.lapsed"
+    assert lapsed.status_since == datetime.combine(
+        lapsed.valid_until + timedelta(days=1), datetime.min.time(), tzinfo=UTC
+    )
+    revoked = now[revoked_no]
+    assert revoked is not None and revoked.status_reason == "fraud" and revoked.dishonest
+    renewed = now[renewed_no]
+    assert renewed is not None and renewed.valid_until == date(2026, 9, 1)
+    assert renewed.next_ce_deadline == date(2026, 9, 1) and renewed.permitted_to_practise
+
+    # In the past, all four were active, with the validity known on that day.
+    for number in now:
+        past = views.status_as_of(number, date(2024, 6, 1))
+        assert past is not None and past.status == "active" and past.permitted_to_practise
+        assert past.employer_id == "emp-91440300"
+    first = views.status_as_of(renewed_no, date(2024, 6, 1))
+    assert first is not None and first.valid_until == add_years(renewed_approved_on, 2)
+    on_suspension = views.status_as_of(suspended_no, date(2025, 1, 10))
+    assert on_suspension is not None and on_suspension.status == "suspended"
+    assert on_suspension.reason_code == "complaint" and on_suspension.since == at(2025, 1, 10)
+    assert views.status_as_of(suspended_no, date(2025, 1, 9)).status == "active"  # type: ignore[union-attr]
+    assert lapsed.valid_until is not None
+    assert views.status_as_of(lapsed_no, lapsed.valid_until).status == "active"  # type: ignore[union-attr]
+    day_after = lapsed.valid_until + timedelta(days=1)
+    assert views.status_as_of(lapsed_no, day_after).status == "expired"  # type: ignore[union-attr]
+    before = views.status_as_of(suspended_no, date(2024, 3, 1))
+    assert before is not None and before.status == "not_registered"
+    assert not before.permitted_to_practise and before.employer_id is None
+    assert views.status_as_of("SIE-44-2024-0000999", date(2025, 1, 1)) is None
+
+    # The projection and the aggregate agree on every one of these days.
+    for number in now:
+        view = views.by_number(number)
+        assert view is not None
+        registration = app.get(view.registration_id)
+        for day in (date(2024, 3, 5), date(2025, 1, 10), date(2025, 6, 1), date(2026, 3, 8)):
+            moment = end_of_day(day)
+            expected = (
+                registration.status_at(moment).value
+                if registration.point_at(moment) is not None
+                else None
+            )
+            assert views.lifecycle_status_at(view.registration_id, moment) == expected
+
+
+def test_expiry_is_derived_from_time_without_new_events(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
+) -> None:
+    rid, number = register(app, clock, 7)
+    clock.set(at(2024, 11, 15))
+    app.record_ce(rid, engineer(7), 30, "工信部人才交流中心", "实施方法论")
+    views.catch_up()
+    position = views.position()
+    # SIE lapses two years after the last CE registration, with no event on that day.
+    last_valid = views.by_number(number, today=date(2026, 11, 15))
+    first_lapsed = views.by_number(number, today=date(2026, 11, 16))
+    assert last_valid is not None and last_valid.public_status == "active"
+    assert first_lapsed is not None and first_lapsed.public_status == "expired"
+    assert first_lapsed.next_ce_deadline is None
+    assert views.position() == position
+    assert app.get(rid).status_at(end_of_day(date(2026, 11, 16))).value == "expired"
+    # Search sees the same derived status.
+    assert [v.number for v in views.search(status="expired", today=date(2026, 11, 16))] == [number]
+    assert views.search(status="expired", today=date(2026, 11, 15)) == []
+
+
+def test_amendment_rereview_keeps_practising_and_employer_history(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
+) -> None:
+    rid, number = register(app, clock, 8)
+    clock.set(at(2025, 4, 1))
+    new_employer = {"id": "emp-new-4403", "name": "深圳新公司", "job_description": "MES 实施"}
+    app.amend(rid, engineer(8), {"employer": new_employer})
+    views.catch_up()
+    view = views.by_number(number)
+    assert view is not None
+    assert view.status == "under_review" and view.public_status == "active"
+    assert view.permitted_to_practise and view.note and "amendment" in view.note
+    assert [q.registration_id for q in views.review_queue()] == [rid]
+    assert views.status_as_of(number, date(2025, 3, 31)).employer_id == "emp-91440300"  # type: ignore[union-attr]
+    during = views.status_as_of(number, date(2025, 4, 1))
+    assert during is not None and during.employer_id == "emp-new-4403"
+    assert during.status == "active" and during.lifecycle_status == "under_review"
+    clock.set(at(2025, 4, 3))
+    app.approve(rid, REVIEWER)
+    views.catch_up()
+    after = views.by_number(number)
+    assert after is not None and after.status == "active" and after.note is None
+    assert after.status_reason == "amendment.approved" and after.employer_id == "emp-new-4403"
+    assert views.review_queue() == []
+
+
+def test_iet_next_ce_deadline_is_the_next_registration_anniversary(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
+) -> None:
+    _, number = register(app, clock, 9, "IET")
+    approved_on = clock.now().date()
+    views.catch_up()
+    view = views.by_number(number, today=approved_on + timedelta(days=400))
+    assert view is not None
+    assert view.valid_until == approved_on.replace(year=approved_on.year + 3)
+    assert view.next_ce_deadline == approved_on.replace(year=approved_on.year + 2)
+    first_year = views.by_number(number, today=approved_on)
+    assert first_year is not None
+    assert first_year.next_ce_deadline == approved_on.replace(year=approved_on.year + 1)
+
+
+def test_masked_names_follow_amendment_and_erasure_and_no_personal_data_is_stored(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
+) -> None:
+    rid, number = register(app, clock, 11, name="欧阳小明")
+    views.catch_up()
+    assert views.by_number(number).masked_name == "欧**明"  # type: ignore[union-attr]
+    clock.advance(timedelta(days=1))
+    renamed = person(11, "李四")
+    app.amend(rid, engineer(11), {}, personal=renamed)
+    views.catch_up()
+    view = views.by_number(number)
+    assert view is not None and view.masked_name == "李*"
+    assert view.as_public_dict()["masked_name"] == "李*"
+    text = repr(views.snapshot())
+    for secret in (id_number(11), "13800138000", "深圳市南山区", "eng11@example.cn", "李四"):
+        assert secret not in text
+    assert "id_number" not in text
+    clock.advance(timedelta(days=1))
+    app.erase_personal_data(rid, REGISTRAR)
+    views.catch_up()
+    assert views.by_number(number).masked_name is None  # type: ignore[union-attr]
+    erased = views.snapshot()
+    views.rebuild()
+    assert views.snapshot() == erased
+
+
+def test_public_dict_shows_only_public_fields(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
+) -> None:
+    _, number = register(app, clock, 12)
+    views.catch_up()
+    view = views.by_number(number)
+    assert view is not None
+    public = view.as_public_dict()
+    assert set(public) == {
+        "number", "masked_name", "scheme", "status", "status_reason", "status_since",
+        "valid_until", "issuer_region", "permitted_to_practise", "note",
+    }  # fmt: skip
+    assert public["issuer_region"] == "44" and public["permitted_to_practise"] is True
+    assert "employer_id" in view.as_dict() and "registration_id" not in public
+
+
+@pytest.mark.parametrize("scheme", ["SIE", "IET"])
+def test_drafts_are_visible_by_id_but_not_by_number(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections, scheme: str
+) -> None:
+    rid = app.apply(engineer(13), scheme, person(13), facts(scheme)).registration_id
+    views.catch_up()
+    view = views.by_id(rid)
+    assert view is not None and view.number is None and view.public_status == "draft"
+    assert not view.permitted_to_practise and view.next_ce_deadline is None
