@@ -1,0 +1,151 @@
+"""What the CLI and the HTTP service share: opening the registry, its projections, progress.
+
+Adapters never construct `RegistryApp` or the projections themselves; they call
+:func:`open_app` and :func:`open_projections` so both see the same settings, clock and
+working-day calendar.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from registry.application import RegistryApp
+from registry.clock import Clock
+from registry.config import Settings
+
+if TYPE_CHECKING:
+    from domain.workdays import WorkingCalendar
+    from projections import RegistryProjections
+
+__all__ = [
+    "ProgressBar",
+    "open_app",
+    "open_projections",
+    "progress_bar",
+    "registry_session",
+    "working_calendar",
+]
+
+
+def open_app(settings: Settings | None = None, clock: Clock | None = None) -> RegistryApp:
+    """The registry application on the configured store (SQLite unless told otherwise).
+
+    Opening creates the event tables, the personal-data vault tables and the default
+    scheme policies when they do not exist yet, so this is also what `registry init` does.
+    """
+    return RegistryApp(settings or Settings.load(), clock=clock)
+
+
+def working_calendar(settings: Settings) -> WorkingCalendar:
+    """The working-day calendar: chinesecalendar data plus the operator's holiday files."""
+    from registry.holidays import default_calendar
+
+    return default_calendar(settings.holiday_file)
+
+
+def open_projections(app: RegistryApp) -> RegistryProjections:
+    """The read models on the application's store (tables are created on first use)."""
+    from projections import RegistryProjections
+
+    return RegistryProjections(app, calendar=working_calendar(app.settings))
+
+
+@contextmanager
+def registry_session(
+    settings: Settings | None = None, clock: Clock | None = None
+) -> Iterator[RegistryApp]:
+    """`open_app` that always closes the store's connections, also on errors."""
+    app = open_app(settings, clock)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+class ProgressBar:
+    """A rich progress bar on stderr; silent when stderr is not a terminal or when asked.
+
+    Call it (``bar(n)``) or use :meth:`advance` to move it on; the instance is what the
+    application's and projections' ``progress`` callbacks expect.
+    """
+
+    def __init__(
+        self,
+        total: int | None,
+        description: str,
+        *,
+        quiet: bool = False,
+        console: Console | None = None,
+    ) -> None:
+        self._console = console or Console(stderr=True)
+        enabled = not quiet and self._console.is_terminal
+        self._progress = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self._console,
+            disable=not enabled,
+            transient=False,
+        )
+        self._task: TaskID = self._progress.add_task(description, total=total)
+        self.completed = 0
+
+    def __enter__(self) -> ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def __call__(self, advance: int = 1) -> None:
+        self.advance(advance)
+
+    def advance(self, n: int = 1) -> None:
+        self.completed += n
+        self._progress.update(self._task, advance=n)
+
+    def update(
+        self,
+        *,
+        completed: int | None = None,
+        total: int | None = None,
+        description: str | None = None,
+    ) -> None:
+        if completed is not None:
+            self.completed = completed
+        self._progress.update(self._task, completed=completed, total=total, description=description)
+
+    @property
+    def enabled(self) -> bool:
+        return not self._progress.disable
+
+
+def progress_bar(total: int | None, description: str, *, quiet: bool = False) -> ProgressBar:
+    """A progress bar for long work (demo, rebuild, supervise) that keeps stdout clean.
+
+    Use as a context manager: ``with progress_bar(n, "Rebuilding") as bar: bar(1)``.
+    It draws only when stderr is a terminal and ``quiet`` is false.
+    """
+    return ProgressBar(total, description, quiet=quiet or not sys.stderr.isatty())
