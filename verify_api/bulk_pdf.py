@@ -8,52 +8,22 @@ Chinese text needs an embedded CJK font; the same font the certificate PDF uses.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
-    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
-    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
-)
-FONT_NAME = "RegistryCJK"
-
-
-class FontMissing(RuntimeError):
-    """No CJK font is installed; Chinese names would print as boxes, so refuse."""
 
 
 def cjk_font() -> str:
-    """Register and return the name of an embeddable CJK font."""
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return FONT_NAME
-    try:  # prefer the certificate PDF's choice so both documents look alike
-        from registry.credentials import pdf as certificate_pdf
+    """The certificate PDF's CJK font, so both documents embed the same face."""
+    from registry.credentials.pdf import cjk_font as certificate_font
 
-        font_path = getattr(certificate_pdf, "FONT_PATH", None)
-        if font_path is not None:
-            candidates: tuple[Path, ...] = (Path(font_path), *FONT_CANDIDATES)
-        else:
-            candidates = FONT_CANDIDATES
-    except ImportError:
-        candidates = FONT_CANDIDATES
-    for path in candidates:
-        if path.is_file():
-            kwargs: dict[str, Any] = {"subfontIndex": 0} if path.suffix == ".ttc" else {}
-            pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), **kwargs))
-            return FONT_NAME
-    raise FontMissing(
-        "no CJK font found; install fonts-wqy-microhei (Debian) to print Chinese names"
-    )
+    name, _source = certificate_font()
+    return name
 
 
 _STATUS_COLOURS = {

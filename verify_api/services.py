@@ -5,16 +5,65 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from projections import RegistryProjections
 from registry.application import RegistryApp
 from registry.auth import UserStore
 from registry.clock import Clock
 from registry.config import Settings
-from registry.credentials.keystore import KeyStore
+from registry.credentials.keystore import KeyStore, KeyStoreError
+from registry.credentials.trustlist import IssuerEntry, sign_trust_list
+from registry.credentials.truststore import TrustStore
+from registry.storage import Database
 from verify_api.evidence import EvidenceStore
 from verify_api.ratelimit import RateLimiter
+from verify_api.verification import LiveStatus, StatusUnavailable, public_status
+
+TRUST_LIST_VALIDITY = timedelta(days=7)
+
+
+class CredentialArchive:
+    """Issued credential strings by serial, so holders can download their QR/PDF again.
+
+    A credential holds only public facts (masked name, number, scheme), so it is kept in
+    clear; the first write for a serial wins, which makes retried issues idempotent.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS api_issued_credentials ("
+            " serial TEXT PRIMARY KEY, registration_id TEXT NOT NULL,"
+            " credential TEXT NOT NULL, issued_at TEXT NOT NULL)"
+        )
+
+    def put_if_absent(self, serial: str, registration_id: str, credential: str,
+                      issued_at: datetime) -> str:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT credential FROM api_issued_credentials WHERE serial = ?", (serial,)
+            )
+            row = cur.fetchone()
+            if row is not None:
+                return str(row[0])
+            cur.execute(
+                "INSERT INTO api_issued_credentials (serial, registration_id, credential,"
+                " issued_at) VALUES (?, ?, ?, ?)",
+                (serial, registration_id, credential, issued_at.isoformat()),
+            )
+        return credential
+
+    def get(self, serial: str) -> str | None:
+        rows = self.db.query(
+            "SELECT credential FROM api_issued_credentials WHERE serial = ?", (serial,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    def delete(self, serial: str) -> None:
+        self.db.execute("DELETE FROM api_issued_credentials WHERE serial = ?", (serial,))
 
 
 @dataclass
@@ -24,6 +73,7 @@ class Services:
     projections: RegistryProjections
     users: UserStore
     keys: KeyStore
+    archive: CredentialArchive
     evidence: EvidenceStore
     limiter: RateLimiter
     clock: Clock
@@ -31,6 +81,7 @@ class Services:
     catch_up_interval: float = 0.5
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_catch_up: float = 0.0
+    _trust: tuple[float, TrustStore] | None = None
 
     def refresh(self, *, force: bool = False) -> None:
         """Bring the read models up to date (at most every `catch_up_interval` unless forced).
@@ -46,3 +97,75 @@ class Services:
                 return
             self.projections.catch_up()
             self._last_catch_up = time.monotonic()
+
+    # ------------------------------------------------------------------ trust
+
+    def _index_mtime(self) -> float:
+        try:
+            return (self.keys.directory / "index.json").stat().st_mtime
+        except OSError:
+            return -1.0
+
+    def trust_store(self) -> TrustStore:
+        """Our own keys (active and retired), reloaded when the key index changes."""
+        mtime = self._index_mtime()
+        cached = self._trust
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        keys = self.keys.public_keys()
+        if not keys:
+            raise KeyStoreError("no signing keys; run `registry keys generate`")
+        store = TrustStore.from_public_keys(
+            keys, issuer=self.settings.issuer, region=self.settings.issuer_region,
+            source=f"registry:{self.settings.issuer}",
+        )
+        self._trust = (mtime, store)
+        return store
+
+    def trust_or_error(self) -> TrustStore | Exception:
+        try:
+            return self.trust_store()
+        except (KeyStoreError, OSError, ValueError) as exc:
+            return exc
+
+    def jwks(self) -> dict[str, Any]:
+        return self.keys.export_jwks()
+
+    def trust_list_jws(self) -> str:
+        """A freshly signed trust list of this registry's keys (cross-region lists add more)."""
+        now = self.clock.now()
+        entry = IssuerEntry(
+            issuer_id=self.settings.issuer,
+            region=self.settings.issuer_region,
+            keys=tuple(self.keys.public_keys()),
+            name=f"Engineer registry {self.settings.issuer}",
+        )
+        return sign_trust_list(
+            [entry], self.keys.active(), list_issuer=self.settings.issuer, issued_at=now,
+            valid_until=now + TRUST_LIST_VALIDITY,
+        )
+
+    # ------------------------------------------------------------------ status
+
+    def live_status(self, number: str) -> LiveStatus | None:
+        """The current public view of `number`; raises StatusUnavailable, never guesses."""
+        try:
+            self.refresh()
+            view = self.projections.by_number(number)
+        except Exception as exc:  # any store failure is "could not check", not "clean"
+            raise StatusUnavailable(type(exc).__name__) from None
+        if view is None or view.number is None:
+            return None
+        return LiveStatus(
+            number=view.number,
+            scheme=view.scheme,
+            status=public_status(view.public_status),
+            lifecycle_status=view.status,
+            permitted_to_practise=view.permitted_to_practise,
+            reason=view.status_reason or None,
+            since=view.status_since,
+            valid_until=view.valid_until,
+            masked_name=view.masked_name,
+            issuer=self.settings.issuer,
+            certificate_serial=view.certificate_serial,
+        )

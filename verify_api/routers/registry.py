@@ -6,7 +6,6 @@ Each command route takes the caller's `Actor` from the role matrix dependency, h
 the ETag). The domain re-checks ownership and roles; its refusals keep their stable codes.
 """
 
-from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any

@@ -1,0 +1,140 @@
+"""Chinese and English for the verification page; chosen by `?lang=` or Accept-Language."""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "工程师登记核验",
+        "headline.valid": "真实有效 · 当前可执业",
+        "headline.not_valid_now": "证书真实，但当前无效",
+        "headline.not_genuine": "非真实证书 · 请勿采信",
+        "headline.status_unknown": "证书真实，但无法确认当前状态",
+        "headline.not_found": "未找到该登记编号",
+        "headline.lookup_active": "登记有效 · 当前可执业",
+        "headline.lookup_not_active": "登记当前无效",
+        "explain.valid": "签名由登记机构密钥验证通过，登记状态为有效。",
+        "explain.not_valid_now": "签名真实，但该登记在签发后状态已变更，现在不能据此认定可执业。",
+        "explain.not_genuine": "该二维码内容无法通过真实性核验（格式错误、签名不符或签发密钥不受信任）。",
+        "explain.status_unknown": "签名真实，但当前无法获取登记状态；不能据此认定未被撤销。请稍后重试。",
+        "explain.not_found": "登记簿中没有该编号。请核对编号。",
+        "status.active": "有效",
+        "status.suspended": "已暂停",
+        "status.revoked": "已撤销",
+        "status.expired": "已过期",
+        "status.unknown": "未知",
+        "status.not_registered": "未登记",
+        "field.name": "姓名",
+        "field.number": "登记编号",
+        "field.scheme": "登记类别",
+        "field.issuer": "签发机构",
+        "field.status": "当前状态",
+        "field.since": "状态变更日期",
+        "field.reason": "原因",
+        "field.valid_until": "有效期至",
+        "field.credential_expires": "证书有效期至",
+        "field.checked_at": "核验时间",
+        "field.permitted": "可执业",
+        "steps": "核验步骤",
+        "step.format": "格式",
+        "step.signature": "签名",
+        "step.issuer_key": "签发密钥",
+        "step.status": "登记状态",
+        "step.expiry": "有效期",
+        "result.VALID": "通过",
+        "result.INVALID": "不通过",
+        "result.COULD_NOT_CHECK": "无法核验",
+        "yes": "是",
+        "no": "否",
+        "lookup.title": "按登记编号查询",
+        "lookup.button": "查询",
+        "lookup.placeholder": "例如 SIE-44-2026-0000017",
+        "scan.hint": "用手机相机扫描证书二维码即可打开本页面。",
+        "note.superseded": "已签发更新的证书；请以最新证书为准。",
+        "switch": "English",
+    },
+    "en": {
+        "title": "Engineer registration check",
+        "headline.valid": "Genuine and valid · permitted to practise",
+        "headline.not_valid_now": "Genuine, but NOT valid now",
+        "headline.not_genuine": "NOT genuine · do not rely on it",
+        "headline.status_unknown": "Genuine, but the current status could not be checked",
+        "headline.not_found": "No registration with this number",
+        "headline.lookup_active": "Registered · permitted to practise",
+        "headline.lookup_not_active": "Registration NOT valid now",
+        "explain.valid": "The signature verifies against the registry's key and the "
+        "registration is active.",
+        "explain.not_valid_now": "The signature is genuine, but the registration changed "
+        "after the certificate was issued: it does not show a right to practise now.",
+        "explain.not_genuine": "This code failed the authenticity check (malformed, bad "
+        "signature, or a key the registry does not trust).",
+        "explain.status_unknown": "The signature is genuine but the live status could not "
+        "be fetched; this is NOT a statement that it is not revoked. Try again later.",
+        "explain.not_found": "The register has no such number. Check the number.",
+        "status.active": "Active",
+        "status.suspended": "Suspended",
+        "status.revoked": "Revoked",
+        "status.expired": "Expired",
+        "status.unknown": "Unknown",
+        "status.not_registered": "Not registered",
+        "field.name": "Name",
+        "field.number": "Registration number",
+        "field.scheme": "Scheme",
+        "field.issuer": "Issuer",
+        "field.status": "Status now",
+        "field.since": "Status since",
+        "field.reason": "Reason",
+        "field.valid_until": "Valid until",
+        "field.credential_expires": "Certificate expires",
+        "field.checked_at": "Checked at",
+        "field.permitted": "Permitted to practise",
+        "steps": "Verification steps",
+        "step.format": "Format",
+        "step.signature": "Signature",
+        "step.issuer_key": "Issuer key",
+        "step.status": "Registration status",
+        "step.expiry": "Expiry",
+        "result.VALID": "VALID",
+        "result.INVALID": "INVALID",
+        "result.COULD_NOT_CHECK": "COULD NOT CHECK",
+        "yes": "Yes",
+        "no": "No",
+        "lookup.title": "Look up a registration number",
+        "lookup.button": "Look up",
+        "lookup.placeholder": "e.g. SIE-44-2026-0000017",
+        "scan.hint": "Scan the certificate's QR code with a phone camera to open this page.",
+        "note.superseded": "A newer certificate has been issued; rely on the latest one.",
+        "switch": "中文",
+    },
+}
+
+
+def choose_language(query_lang: str | None, accept_language: str | None) -> str:
+    """`?lang=` wins; else the highest-q supported Accept-Language; else Chinese."""
+    if query_lang:
+        code = query_lang.strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    best: tuple[float, str] | None = None
+    for part in (accept_language or "").split(",")[:20]:
+        pieces = part.strip().split(";")
+        code = pieces[0].strip().lower()[:2]
+        if code not in LANGUAGES:
+            continue
+        q = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0 and (best is None or q > best[0]):
+            best = (q, code)
+    return best[1] if best else DEFAULT_LANGUAGE
+
+
+def translator(lang: str) -> dict[str, str]:
+    return MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])

@@ -1,0 +1,134 @@
+"""The public verification page a phone camera opens from the certificate's QR code.
+
+Server-rendered (no JavaScript needed), Chinese or English, one glance: genuine or not,
+live status in colour and words, and each verification step on its own. A garbled or
+forged credential gets a clear "not genuine" page with status 200 — never a 500.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from domain.numbering import is_well_formed
+from registry.credentials.url import PARAM, PATH
+from verify_api.deps import ServicesDep, rate_limited
+from verify_api.i18n import choose_language, translator
+from verify_api.services import Services
+from verify_api.verification import LiveStatus, Outcome, StatusUnavailable, evaluate
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+router = APIRouter(tags=["pages"], dependencies=[Depends(rate_limited())])
+
+LangQuery = Annotated[
+    str | None, Query(max_length=8, pattern=r"^[A-Za-z\-]*$", description="zh or en")
+]
+_HTML = {200: {"content": {"text/html": {}}, "description": "An HTML page."}}
+_TONE = {"valid": "good", "lookup_active": "good", "not_valid_now": "bad",
+         "not_genuine": "bad", "not_found": "bad", "lookup_not_active": "bad",
+         "status_unknown": "warn", "unavailable": "warn"}
+_MARK = {"good": "✓", "bad": "✗", "warn": "?"}
+
+
+def _render(request: Request, services: Services, lang: str, **context: Any) -> HTMLResponse:
+    t = translator(lang)
+    other = "en" if lang == "zh" else "zh"
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    params["lang"] = other
+    headline = context.get("headline", "")
+    tone = _TONE.get(headline, "warn")
+    live: LiveStatus | None = context.get("live")
+    scheme_name = ""
+    if live is not None:
+        try:
+            policy = services.registry.policy(live.scheme)
+            scheme_name = policy.name_zh if lang == "zh" else policy.name_en
+        except Exception:
+            scheme_name = live.scheme
+    response = templates.TemplateResponse(
+        request,
+        "verify.html",
+        {
+            "t": t, "lang": lang, "other_lang": other,
+            "switch_url": f"{request.url.path}?{urlencode(params)}",
+            "tone": tone, "mark": _MARK[tone], "scheme_name": scheme_name,
+            "mode": "result", "steps": (), "notes": (), "credential": None, "live": None,
+            "explain": headline,
+            "checked_at": services.clock.now().strftime("%Y-%m-%d %H:%M:%S UTC"),
+            **context,
+        },
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = "zh-CN" if lang == "zh" else "en"
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+@router.get("/", response_class=HTMLResponse, summary="Home: scan hint and number lookup",
+            responses=_HTML)
+def home(request: Request, services: ServicesDep, lang: LangQuery = None) -> HTMLResponse:
+    chosen = choose_language(lang, request.headers.get("accept-language"))
+    return _render(request, services, chosen, mode="home")
+
+
+@router.get(
+    PATH,
+    response_class=HTMLResponse,
+    summary="Verification page the QR code opens",
+    description="`c` carries the credential, percent-encoded (see registry.credentials.url).",
+    responses=_HTML,
+)
+def verify_page(
+    request: Request,
+    services: ServicesDep,
+    c: Annotated[str | None, Query(alias=PARAM, max_length=9000)] = None,
+    lang: LangQuery = None,
+) -> HTMLResponse:
+    chosen = choose_language(lang, request.headers.get("accept-language"))
+    if not c:
+        return _render(request, services, chosen, mode="home")
+    outcome: Outcome = evaluate(
+        c,
+        trust=services.trust_or_error(),
+        at=services.clock.now(),
+        own_issuer=services.settings.issuer,
+        live_status=services.live_status,
+    )
+    return _render(
+        request, services, chosen,
+        headline=outcome.headline,
+        live=outcome.live,
+        credential=outcome.credential,
+        steps=outcome.steps,
+        notes=outcome.notes,
+    )
+
+
+@router.get("/lookup", response_class=HTMLResponse, summary="Look up a number (HTML)",
+            responses=_HTML)
+def lookup_page(
+    request: Request,
+    services: ServicesDep,
+    number: Annotated[str, Query(max_length=40)] = "",
+    lang: LangQuery = None,
+) -> HTMLResponse:
+    chosen = choose_language(lang, request.headers.get("accept-language"))
+    number = number.strip().upper()
+    if not number:
+        return _render(request, services, chosen, mode="home")
+    if not is_well_formed(number):
+        return _render(request, services, chosen, headline="not_found")
+    try:
+        live = services.live_status(number)
+    except StatusUnavailable:
+        return _render(request, services, chosen, headline="status_unknown")
+    if live is None:
+        return _render(request, services, chosen, headline="not_found")
+    headline = "lookup_active" if live.permitted_to_practise else "lookup_not_active"
+    explain = "valid" if live.permitted_to_practise else "not_valid_now"
+    return _render(request, services, chosen, headline=headline, explain=explain, live=live)
