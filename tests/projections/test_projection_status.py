@@ -23,7 +23,7 @@ def test_status_now_and_as_of_past_dates(
     app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
 ) -> None:
     suspended_id, suspended_no = register(app, clock, 1)
-    lapsed_id, lapsed_no = register(app, clock, 2)
+    _, lapsed_no = register(app, clock, 2)
     revoked_id, revoked_no = register(app, clock, 3, "IET")
     renewed_id, renewed_no = register(app, clock, 4)
     renewed_approved_on = clock.now().date()
