@@ -109,13 +109,16 @@ class MerkleTreeStore:
         backend.create_table()
 
     @classmethod
-    def sqlite(cls, target: SqliteTarget, *, prefix: str = "audit_") -> MerkleTreeStore:
+    def sqlite(
+        cls, target: SqliteTarget, *, prefix: str = "audit_", busy_timeout: float = 5.0
+    ) -> MerkleTreeStore:
         """Open (or share) a SQLite database.
 
-        A path opens a private connection in autocommit mode, closed by :meth:`close`; a
-        connection is used as-is and left open, so the tree can share the event log's database.
+        A path opens a private connection in autocommit mode, closed by :meth:`close`, that waits
+        up to ``busy_timeout`` seconds for another writer; a connection is used as-is and left
+        open, so the tree can share the event log's database.
         """
-        return cls(_SqliteBackend(target, _table_name(prefix)))
+        return cls(_SqliteBackend(target, _table_name(prefix), busy_timeout))
 
     @classmethod
     def postgres(cls, target: PostgresTarget, *, prefix: str = "audit_") -> MerkleTreeStore:
@@ -201,6 +204,8 @@ class MerkleTreeStore:
     @staticmethod
     def _resolve(session: _Session, ranges: Sequence[Range], size: int) -> list[bytes]:
         """MTH of each range, fetched with one query; also proves ``size`` leaves exist."""
+        if size == 0:
+            return []  # only the empty proof between empty trees gets here
         plans = [range_nodes(lo, hi) for lo, hi in ranges]
         last_leaf: NodeKey = (0, size - 1)
         wanted = list(dict.fromkeys([last_leaf, *(key for plan in plans for key in plan)]))
@@ -292,14 +297,15 @@ class _SqliteSession:
 
 
 class _SqliteBackend:
-    def __init__(self, target: SqliteTarget, table: str) -> None:
+    def __init__(self, target: SqliteTarget, table: str, busy_timeout: float) -> None:
         self.table = table
         if isinstance(target, sqlite3.Connection):
             self._connection, self._owned = target, False
         else:
             # Autocommit mode: the store issues its own BEGIN IMMEDIATE, so concurrent
             # appenders queue on the write lock instead of failing on a stale snapshot.
-            self._connection, self._owned = sqlite3.connect(target, isolation_level=None), True
+            connection = sqlite3.connect(target, isolation_level=None, timeout=busy_timeout)
+            self._connection, self._owned = connection, True
 
     def create_table(self) -> None:
         self._connection.execute(
