@@ -74,6 +74,7 @@ def create_app(
     clock: Clock | None = None,
     evidence_dir: Path | None = None,
     rate_limit_per_minute: int | None = None,
+    catch_up_interval: float = 0.5,
 ) -> FastAPI:
     """Build the HTTP service on `app` (or a RegistryApp opened from `settings`)."""
     owns_registry = app is None
@@ -100,6 +101,7 @@ def create_app(
         ),
         clock=the_clock,
         data_dir=data_dir,
+        catch_up_interval=catch_up_interval,
     )
 
     @asynccontextmanager
