@@ -38,6 +38,8 @@ __all__ = [
     "open_projections",
     "progress_bar",
     "registry_session",
+    "reset_store",
+    "store_has_registrations",
     "working_calendar",
 ]
 
@@ -149,3 +151,41 @@ def progress_bar(total: int | None, description: str, *, quiet: bool = False) ->
     It draws only when stderr is a terminal and ``quiet`` is false.
     """
     return ProgressBar(total, description, quiet=quiet or not sys.stderr.isatty())
+
+
+def store_has_registrations(app: RegistryApp) -> bool:
+    """Whether any registration was ever drafted in this store."""
+    return next(iter(app.registration_ids()), None) is not None
+
+
+def reset_store(settings: Settings) -> str:
+    """Delete everything in the configured store (demo `--fresh`); returns what was reset.
+
+    SQLite: the database file and its WAL/SHM side files. PostgreSQL: every table in the
+    configured schema (events, vault keys, projections), not the schema itself.
+    """
+    if settings.store == "postgres":
+        from registry.storage import open_database
+
+        db = open_database(settings)
+        try:
+            with db.transaction() as cur:
+                cur.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = ?",
+                    (settings.postgres_schema,),
+                )
+                tables = [str(row[0]) for row in cur.fetchall()]
+                for name in tables:
+                    quoted = '"' + name.replace('"', '""') + '"'
+                    schema = '"' + settings.postgres_schema.replace('"', '""') + '"'
+                    cur.execute(f"DROP TABLE IF EXISTS {schema}.{quoted} CASCADE")
+        finally:
+            db.close()
+        return f"dropped {len(tables)} tables in schema {settings.postgres_schema}"
+    removed = 0
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = settings.sqlite_path.with_name(settings.sqlite_path.name + suffix)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    return f"removed {settings.sqlite_path}" if removed else "nothing to remove"

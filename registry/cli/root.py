@@ -17,6 +17,7 @@ app = typer.Typer(
 _COMMAND_MODULES = [
     "registry.cli.keys",
     "registry.cli.verify",
+    "registry.cli.core",
 ]
 
 for _name in _COMMAND_MODULES:
