@@ -109,6 +109,7 @@ class BulkRow:
     credential_reason: str | None = None
     verdict: Verdict = "fail"
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. changed since the tender date
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -227,6 +228,9 @@ def _check_one(
         )
         if not row.registered_to_bidding_employer:
             row.problems.append("employer.mismatch_on_date")
+    if then is not None and then.permitted_to_practise and now is not None:
+        if not now.permitted_to_practise:
+            row.warnings.append(f"status.now_{now.public_status}")
     if row.credential_genuine is None and row.kind == "credential":
         row.verdict = "could_not_check"
     elif row.problems:
@@ -358,6 +362,7 @@ CSV_COLUMNS = (
     "permitted_on_date", "reason_on_date", "since_on_date", "valid_until_on_date",
     "employer_on_date", "registered_to_bidding_employer", "status_now", "permitted_now",
     "reason_now", "since_now", "credential_genuine", "credential_reason", "verdict", "problems",
+    "warnings",
 )
 
 
@@ -370,7 +375,7 @@ def report_csv(report: dict[str, Any]) -> bytes:
         values = []
         for column in CSV_COLUMNS:
             value = row.get(column)
-            if column == "problems":
+            if column in {"problems", "warnings"}:
                 value = ";".join(value or [])
             elif isinstance(value, bool):
                 value = "yes" if value else "no"

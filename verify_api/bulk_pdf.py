@@ -93,7 +93,8 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
                 Paragraph("—" if employer is None else ("是 yes" if employer else "否 NO"), body),
                 Paragraph(_text(row.get("status_now")), body),
                 Paragraph(_VERDICT_WORDS.get(row["verdict"], row["verdict"]), body),
-                Paragraph(_text(", ".join(row.get("problems") or [])), small),
+                Paragraph(_text(", ".join([*(row.get("problems") or []),
+                                            *(row.get("warnings") or [])])), small),
             ]
         )
         colour = _STATUS_COLOURS.get(row["verdict"])
