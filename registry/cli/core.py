@@ -949,8 +949,8 @@ def status(
 ) -> None:
     """Permitted to practise? Status, reason and since when — today or on any past date."""
     out = Output(json_)
-    on = parse_date(as_of, "--as-of") or today_utc()
     with query_session(out) as (registry, projections):
+        on = parse_date(as_of, "--as-of") or today_utc()
         number = _number_for(registry, projections, ref)
         answer = projections.status_as_of(number, on)
         view = projections.by_number(number)
@@ -1158,8 +1158,8 @@ def eligible_for_title(
 ) -> None:
     """Engineers who may apply directly for the intermediate title (two clean SIE years)."""
     out = Output(json_)
-    day = parse_date(on, "--on") or today_utc()
     with query_session(out) as (_registry, projections):
+        day = parse_date(on, "--on") or today_utc()
         views = projections.title_eligible(day)
         out.emit(
             [v.as_dict() for v in views],

@@ -110,7 +110,9 @@ class Output:
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
-        self.console = Console(highlight=False, soft_wrap=False)
+        # Piped or captured output gets room for full registration numbers and ids.
+        width = None if sys.stdout.isatty() else 160
+        self.console = Console(highlight=False, soft_wrap=False, width=width)
         self.errors = Console(stderr=True, highlight=False)
 
     # ----------------------------------------------------------------- results

@@ -18,6 +18,8 @@ _COMMAND_MODULES = [
     "registry.cli.keys",
     "registry.cli.verify",
     "registry.cli.core",
+    "registry.cli.users",
+    "registry.cli.serve",
 ]
 
 for _name in _COMMAND_MODULES:
