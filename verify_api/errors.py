@@ -142,6 +142,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # an unparseable body is a malformed request like any other
+            return error_response(422, "request.invalid", "the request body cannot be parsed")
         code = _STATUS_CODES.get(exc.status_code, f"http.{exc.status_code}")
         message = str(exc.detail) if exc.status_code != 404 else "no such resource"
         return error_response(exc.status_code, code, message, headers=exc.headers)

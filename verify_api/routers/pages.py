@@ -23,11 +23,15 @@ from verify_api.services import Services
 from verify_api.verification import LiveStatus, Outcome, StatusUnavailable, evaluate
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
-router = APIRouter(tags=["pages"], dependencies=[Depends(rate_limited())])
+router = APIRouter(
+    tags=["pages"],
+    dependencies=[Depends(rate_limited())],
+    responses={429: {"description": "Rate limit exceeded (JSON error body).", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}},
+)
 
-LangQuery = Annotated[
-    str | None, Query(max_length=8, pattern=r"^[A-Za-z\-]*$", description="zh or en")
-]
+# Pages accept any input and answer in HTML: nothing here returns a JSON 422.
+LangQuery = Annotated[str | None, Query(description="zh or en (else Accept-Language)")]
 _HTML = {200: {"content": {"text/html": {}}, "description": "An HTML page."}}
 _TONE = {"valid": "good", "lookup_active": "good", "not_valid_now": "bad",
          "not_genuine": "bad", "not_found": "bad", "lookup_not_active": "bad",
@@ -86,7 +90,7 @@ def home(request: Request, services: ServicesDep, lang: LangQuery = None) -> HTM
 def verify_page(
     request: Request,
     services: ServicesDep,
-    c: Annotated[str | None, Query(alias=PARAM, max_length=9000)] = None,
+    c: Annotated[str | None, Query(alias=PARAM, description="The credential")] = None,
     lang: LangQuery = None,
 ) -> HTMLResponse:
     chosen = choose_language(lang, request.headers.get("accept-language"))
@@ -114,11 +118,11 @@ def verify_page(
 def lookup_page(
     request: Request,
     services: ServicesDep,
-    number: Annotated[str, Query(max_length=40)] = "",
+    number: Annotated[str, Query(description="Registration number")] = "",
     lang: LangQuery = None,
 ) -> HTMLResponse:
     chosen = choose_language(lang, request.headers.get("accept-language"))
-    number = number.strip().upper()
+    number = number.strip().upper()[:64]
     if not number:
         return _render(request, services, chosen, mode="home")
     if not is_well_formed(number):
