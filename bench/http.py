@@ -1,0 +1,222 @@
+"""HTTP verification throughput: our verify endpoints beside a FastAPI hello-world, same run.
+
+Both apps run under uvicorn (one worker each, separate processes); the load generator is a
+third process (asyncio + httpx, 50 concurrent clients, keep-alive). Figures: requests/s and
+p50/p99 latency per endpoint, and the ratio of each to hello-world on the same machine.
+
+    .venv/bin/python -m bench.http [--quick] [--clients 50] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import FastAPI
+
+hello_app = FastAPI()
+
+
+@hello_app.get("/hello")
+def hello() -> dict[str, str]:
+    """The baseline: FastAPI's own per-request cost with no work behind it."""
+    return {"hello": "world"}
+
+
+# ----------------------------------------------------------------------------- set-up
+
+
+def _id_number(n: int) -> str:
+    from domain.numbering import check_character
+
+    body = f"44030519900101{n:03d}"
+    return body + check_character(body)
+
+
+def seed(directory: Path) -> tuple[Path, Path, str]:
+    """An SQLite store with one active registration and its signed credential."""
+    from domain.actors import Actor, Role
+    from registry.application import RegistryApp
+    from registry.clock import SimulatedClock
+    from registry.config import Settings
+    from registry.credentials.claims import CredentialClaims
+    from registry.credentials.issue import issue_credential
+    from registry.credentials.keystore import KeyStore
+    from registry.pii import PersonalData
+
+    settings = Settings(sqlite_path=directory / "registry.sqlite", keys_dir=directory / "keys")
+    keys = KeyStore(settings.keys_dir)
+    key = keys.generate()
+    clock = SimulatedClock(datetime.now(UTC) - timedelta(days=30))
+    app = RegistryApp(settings, clock=clock)
+    engineer = Actor("engineer-1", Role.ENGINEER)
+    reviewer = Actor("reviewer-1", Role.REVIEWER)
+    facts = {
+        "projects": [
+            {"name": "政务云实施", "start": "2019-03-01", "end": "2019-12-31", "role": "实施",
+             "outcome": "上线"},
+            {"name": "MES 部署", "start": "2020-02-01", "end": "2020-10-31", "role": "负责人",
+             "outcome": "覆盖 3 个车间"},
+        ],
+        "employer": {"id": "emp-1", "name": "某软件公司", "job_description": "系统实施"},
+        "skills": "SAP 实施",
+    }
+    rid = app.apply(engineer, "SIE", PersonalData("张小三", _id_number(1)), facts)
+    app.submit(rid.registration_id, engineer)
+    app.start_review(rid.registration_id, reviewer)
+    result = app.approve(rid.registration_id, reviewer)
+    now = clock.now()
+    claims = CredentialClaims(
+        issuer=settings.issuer, issued_at=now, expires_at=now + timedelta(days=700),
+        registration_number=result.number or "", scheme_code="SIE",
+        certificate_serial="BENCH-1", masked_name="张*三", issuer_region="44",
+    )
+    credential = issue_credential(claims, key)
+    app.record_certificate(rid.registration_id, Actor("registrar-1", Role.REGISTRAR),
+                           "BENCH-1", key.kid_hex, claims.expires_at)
+    app.close()
+    return settings.sqlite_path, settings.keys_dir, credential
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(target: str, factory: bool, env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    args = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port",
+            str(port), "--log-level", "warning", "--no-access-log"]
+    if factory:
+        args.append("--factory")
+    process = subprocess.Popen(args, env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"server {target} did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# ----------------------------------------------------------------------------- load
+
+
+async def _load(method: str, url: str, body: str | None, clients: int,
+                seconds: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        for _ in range(min(clients, 20)):  # warm up connections and caches
+            await client.request(method, url, content=body,
+                                 headers={"Content-Type": "application/json"})
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                r = await client.request(method, url, content=body,
+                                         headers={"Content-Type": "application/json"})
+                latencies.append(time.perf_counter() - started)
+                if r.status_code != 200:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n,
+        "errors": errors,
+        "rps": n / elapsed,
+        "p50_ms": latencies[n // 2] * 1000 if n else None,
+        "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else None,
+    }
+
+
+def load_process(method: str, url: str, body: str | None, clients: int,
+                 seconds: float) -> dict[str, Any]:
+    """Run the load generator in its own process so it never shares the servers' GIL."""
+    spec = json.dumps({"method": method, "url": url, "body": body, "clients": clients,
+                       "seconds": seconds})
+    out = subprocess.run([sys.executable, "-m", "bench.http", "--load", spec],
+                         check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="3 s per endpoint")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load:
+        spec = json.loads(args.load)
+        print(json.dumps(asyncio.run(_load(spec["method"], spec["url"], spec["body"],
+                                           spec["clients"], spec["seconds"]))))
+        return
+    seconds = 3.0 if args.quick else args.seconds
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+        store, keys, credential = seed(Path(tmp))
+        env = {
+            "REGISTRY_SETTINGS": str(Path(tmp) / "none.toml"),
+            "REGISTRY_SQLITE_PATH": str(store),
+            "REGISTRY_KEYS_DIR": str(keys),
+            "REGISTRY_RATE_LIMIT_PER_MINUTE": "0",  # measure the service, not the limiter
+        }
+        results: dict[str, dict[str, Any]] = {}
+        with server("bench.http:hello_app", False, env) as hello_url:
+            results["hello-world GET /hello"] = load_process(
+                "GET", f"{hello_url}/hello", None, args.clients, seconds)
+        with server("verify_api.app:create_app", True, env) as url:
+            results["verify API POST /api/v1/verify"] = load_process(
+                "POST", f"{url}/api/v1/verify", json.dumps({"credential": credential}),
+                args.clients, seconds)
+            results["verify page GET /v?c=…"] = load_process(
+                "GET", f"{url}/v?c={quote(credential, safe='')}", None, args.clients, seconds)
+            number = json.loads(httpx.post(f"{url}/api/v1/verify", json={
+                "credential": credential}).text)["registration"]["number"]
+            results["lookup GET /api/v1/lookup/{n}"] = load_process(
+                "GET", f"{url}/api/v1/lookup/{number}", None, args.clients, seconds)
+    base = results["hello-world GET /hello"]["rps"]
+    print(f"{args.clients} concurrent clients, {seconds:.0f} s each, uvicorn 1 worker, "
+          f"{os.cpu_count()} CPUs, load generator in a separate process")
+    print(f"{'endpoint':36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+          f"{'vs hello':>9}")
+    for name, r in results.items():
+        print(f"{name:36} {r['rps']:9.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
+              f"{r['errors']:7d} {r['rps'] / base:9.2f}")
+
+
+if __name__ == "__main__":
+    main()
