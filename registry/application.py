@@ -77,6 +77,8 @@ class RegistryApp(Application[UUID]):
     ) -> None:
         self.settings = settings or Settings.load()
         self.clock: Clock = clock or SystemClock()
+        self.after_save: list[Callable[[], None]] = []
+        """Called after every successful `save` (the audit tree follows the log this way)."""
         super().__init__(env=self.settings.eventsourcing_env())
         self.db = database or open_database(self.settings)
         hmac_key = bytes.fromhex(self.settings.pii_hmac_key) if self.settings.pii_hmac_key else None
@@ -87,6 +89,13 @@ class RegistryApp(Application[UUID]):
     def close(self) -> None:
         self.db.close()
         super().close()
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Record the events, then run the `after_save` hooks (they must not raise)."""
+        recordings = super().save(*objs, **kwargs)
+        for hook in list(self.after_save):
+            hook()
+        return recordings
 
     def _protect_event_log(self) -> None:
         """Database triggers refuse UPDATE and DELETE on the events table: append-only."""

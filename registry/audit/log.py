@@ -1,0 +1,366 @@
+"""The audit log: an RFC 9162 Merkle tree that follows the event log, leaf by leaf.
+
+Why a follower with its own position: the tree must cover every recorded event exactly once, in
+notification order, on both stores. Each step reads the notifications after the tracked
+position, hashes their canonical bytes (`registry.audit.canonical`), and — in ONE transaction —
+appends the leaves to the persistent tree (`MerkleTreeStore.append_in`), records the dense
+``leaf_index -> notification_id`` mapping (PostgreSQL ids may have gaps; leaf indexes never do)
+and moves the position. A crash anywhere rolls all three back, so a restart neither skips nor
+repeats an event; two followers serialise on the tracking row and the loser simply re-reads.
+
+Tables (same database / schema as the events): ``audit_merkle_nodes`` (the tree store),
+``audit_leaves`` (leaf_index, notification_id, originator_id, originator_version),
+``audit_tracking`` (position, tree_size) and ``audit_checkpoints`` (an index of the signed
+checkpoint events, written by the same transaction when the follower meets one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from registry.application import RegistryApp
+from registry.audit.canonical import event_leaf_hash, event_object
+from registry.audit.tree_store import ExternalConnection, MerkleTreeStore
+
+log = logging.getLogger("registry.audit")
+
+CHECKPOINT_TOPIC = "registry.audit.checkpoints:AuditCheckpoint.Signed"
+"""Topic of the checkpoint event (defined in `registry.audit.checkpoints`)."""
+
+TRACKING_NAME = "merkle_tree"
+DEFAULT_BATCH = 2000
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS audit_tracking (name TEXT PRIMARY KEY,"
+    " position BIGINT NOT NULL, tree_size BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_leaves (leaf_index BIGINT PRIMARY KEY,"
+    " notification_id BIGINT NOT NULL UNIQUE, originator_id TEXT NOT NULL,"
+    " originator_version BIGINT NOT NULL, UNIQUE (originator_id, originator_version))",
+    "CREATE TABLE IF NOT EXISTS audit_checkpoints (tree_size BIGINT PRIMARY KEY,"
+    " leaf_index BIGINT NOT NULL, document TEXT NOT NULL)",
+)
+
+
+class AuditLogError(RuntimeError):
+    """The audit tables disagree with the event log or with the question asked."""
+
+
+@dataclass(frozen=True)
+class LeafRef:
+    """Where one event sits in the tree."""
+
+    leaf_index: int
+    notification_id: int
+    originator_id: str
+    originator_version: int
+
+
+@dataclass(frozen=True)
+class IndexedCheckpoint:
+    """A signed checkpoint document as recorded in the log, and the leaf holding its event."""
+
+    tree_size: int
+    leaf_index: int
+    document: dict[str, Any]
+
+
+class AuditLog:
+    """The Merkle tree over one `RegistryApp`'s event log, on a connection of its own.
+
+    Thread-safe: every method holds one lock, because the tree store and the raw connection
+    are not. Use :meth:`follow` to keep the tree moving with every `app.save`.
+    """
+
+    def __init__(self, app: RegistryApp) -> None:
+        self.app = app
+        self.dialect = app.db.dialect
+        self._lock = threading.RLock()
+        self._raw: sqlite3.Connection | psycopg.Connection[Any]
+        settings = app.settings
+        if self.dialect == "postgres":
+            self._raw = psycopg.connect(
+                settings.postgres_dsn,
+                autocommit=True,
+                options=f"-c search_path={settings.postgres_schema}",
+            )
+            self.tree = MerkleTreeStore.postgres(self._raw)
+        else:
+            self._raw = sqlite3.connect(
+                str(settings.sqlite_path),
+                isolation_level=None,
+                timeout=30,
+                check_same_thread=False,
+            )
+            self.tree = MerkleTreeStore.sqlite(self._raw)
+        with self._transaction():
+            for statement in _DDL:
+                self._execute(statement)
+            self._execute(
+                "INSERT INTO audit_tracking (name, position, tree_size) VALUES (?, 0, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (TRACKING_NAME,),
+            )
+        self._hook: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        with self._lock:
+            self.unfollow()
+            self._raw.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgres" else sql
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self._raw.execute(self._sql(sql), tuple(params))  # type: ignore[arg-type]
+        if cursor.description is None:
+            return []
+        return [tuple(row) for row in cursor.fetchall()]
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if isinstance(self._raw, sqlite3.Connection):
+            self._raw.executemany(sql, rows)
+        else:
+            with self._raw.cursor() as cursor:
+                cursor.executemany(self._sql(sql), rows)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[ExternalConnection]:
+        with self._lock:
+            if isinstance(self._raw, sqlite3.Connection):
+                self._raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._raw
+                except BaseException:
+                    self._raw.execute("ROLLBACK")
+                    raise
+                self._raw.execute("COMMIT")
+            else:
+                with self._raw.transaction():
+                    yield self._raw
+
+    # ------------------------------------------------------------------ following
+
+    def position(self) -> tuple[int, int]:
+        """(last notification id folded in, tree size)."""
+        with self._lock:
+            rows = self._execute(
+                "SELECT position, tree_size FROM audit_tracking WHERE name = ?", (TRACKING_NAME,)
+            )
+        if not rows:
+            raise AuditLogError("audit tracking row is missing")
+        return int(rows[0][0]), int(rows[0][1])
+
+    def size(self) -> int:
+        return self.position()[1]
+
+    def lag(self) -> int:
+        """Notifications not yet in the tree (an upper bound: ids may have gaps)."""
+        return max(0, (self.app.recorder.max_notification_id() or 0) - self.position()[0])
+
+    def catch_up(
+        self, progress: Callable[[int], None] | None = None, batch: int = DEFAULT_BATCH
+    ) -> int:
+        """Append every notification after the tracked position; returns how many."""
+        total = 0
+        while True:
+            appended = self._step(batch)
+            if appended is None:
+                continue  # another follower moved first: read again from its position
+            if appended == 0:
+                return total
+            total += appended
+            if progress is not None:
+                progress(appended)
+
+    def _step(self, batch: int) -> int | None:
+        position, size = self.position()
+        notifications = self.app.recorder.select_notifications(position + 1, batch)
+        if not notifications:
+            return 0
+        hashes: list[bytes] = []
+        leaves: list[tuple[int, int, str, int]] = []
+        checkpoints: list[tuple[int, int, str]] = []
+        for offset, n in enumerate(notifications):
+            event = event_object(n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
+            hashes.append(event_leaf_hash(event))
+            leaves.append((size + offset, n.id, str(n.originator_id), n.originator_version))
+            if n.topic == CHECKPOINT_TOPIC:
+                document = checkpoint_document(event["state"])
+                checkpoints.append(
+                    (int(document["tree_size"]), size + offset, json.dumps(document))
+                )
+        with self._transaction() as raw:
+            lock = " FOR UPDATE" if self.dialect == "postgres" else ""
+            row = self._execute(
+                f"SELECT position, tree_size FROM audit_tracking WHERE name = ?{lock}",
+                (TRACKING_NAME,),
+            )
+            if not row or (int(row[0][0]), int(row[0][1])) != (position, size):
+                return None
+            self.tree.append_in(raw, hashes, expected_size=size)
+            self._executemany(
+                "INSERT INTO audit_leaves (leaf_index, notification_id, originator_id,"
+                " originator_version) VALUES (?, ?, ?, ?)",
+                leaves,
+            )
+            self._executemany(
+                "INSERT INTO audit_checkpoints (tree_size, leaf_index, document) VALUES (?, ?, ?)"
+                " ON CONFLICT (tree_size) DO NOTHING",
+                checkpoints,
+            )
+            self._execute(
+                "UPDATE audit_tracking SET position = ?, tree_size = ? WHERE name = ?",
+                (notifications[-1].id, size + len(notifications), TRACKING_NAME),
+            )
+        return len(notifications)
+
+    def follow(self) -> None:
+        """Catch up after every `app.save`, so the tree follows the log as events are recorded.
+
+        The hook never raises into the command that saved: a failure is logged and the next
+        save (or any audit read, which catches up first) appends the missed leaves.
+        """
+        with self._lock:
+            if self._hook is not None:
+                return
+
+            def hook() -> None:
+                try:
+                    self.catch_up()
+                except Exception as exc:  # the events are safely recorded either way
+                    log.warning("audit tree catch-up failed: %s: %s", type(exc).__name__, exc)
+
+            self._hook = hook
+            self.app.after_save.append(hook)
+
+    def unfollow(self) -> None:
+        with self._lock:
+            if self._hook is not None:
+                if self._hook in self.app.after_save:
+                    self.app.after_save.remove(self._hook)
+                self._hook = None
+
+    # ------------------------------------------------------------------ the tree
+
+    def _check_size(self, size: int) -> None:
+        current = self.size()
+        if not 0 <= size <= current:
+            raise AuditLogError(f"tree size {size} is not between 0 and the current {current}")
+
+    def root(self, size: int | None = None) -> bytes:
+        with self._lock:
+            size = self.size() if size is None else size
+            self._check_size(size)
+            return self.tree.root(size)
+
+    def inclusion_proof(self, leaf_index: int, size: int) -> list[bytes]:
+        with self._lock:
+            self._check_size(size)
+            if not 0 <= leaf_index < size:
+                raise AuditLogError(f"leaf {leaf_index} is not in a tree of size {size}")
+            return self.tree.inclusion_proof(leaf_index, size)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        with self._lock:
+            self._check_size(new_size)
+            if not 0 <= old_size <= new_size:
+                raise AuditLogError(f"size {old_size} cannot precede size {new_size}")
+            return self.tree.consistency_proof(old_size, new_size)
+
+    def leaf_hashes(self, start: int, stop: int) -> list[bytes]:
+        """Stored leaf hashes for leaves ``[start, stop)`` (read from the tree's level 0)."""
+        with self._lock:
+            rows = self._execute(
+                f"SELECT idx, hash FROM {self.tree.table_name} WHERE level = 0"
+                " AND idx >= ? AND idx < ? ORDER BY idx",
+                (start, stop),
+            )
+        if len(rows) != stop - start:
+            raise AuditLogError(f"tree is missing leaves in [{start}, {stop})")
+        return [bytes(row[1]) for row in rows]
+
+    # ------------------------------------------------------------------ lookups
+
+    def leaves(self, start: int, stop: int) -> list[LeafRef]:
+        with self._lock:
+            rows = self._execute(
+                "SELECT leaf_index, notification_id, originator_id, originator_version"
+                " FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+                (start, stop),
+            )
+        return [LeafRef(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    def _leaf_where(self, where: str, params: Sequence[Any]) -> LeafRef | None:
+        with self._lock:
+            rows = self._execute(
+                "SELECT leaf_index, notification_id, originator_id, originator_version"
+                f" FROM audit_leaves WHERE {where}",
+                params,
+            )
+        return LeafRef(int(rows[0][0]), int(rows[0][1]), str(rows[0][2]), int(rows[0][3])) if (
+            rows
+        ) else None
+
+    def leaf_for_notification(self, notification_id: int) -> LeafRef | None:
+        return self._leaf_where("notification_id = ?", (notification_id,))
+
+    def leaf_for_event(self, originator_id: str, originator_version: int) -> LeafRef | None:
+        return self._leaf_where(
+            "originator_id = ? AND originator_version = ?", (originator_id, originator_version)
+        )
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def checkpoint_index(self) -> list[IndexedCheckpoint]:
+        """Every recorded checkpoint, oldest (smallest tree) first."""
+        with self._lock:
+            rows = self._execute(
+                "SELECT tree_size, leaf_index, document FROM audit_checkpoints ORDER BY tree_size"
+            )
+        return [IndexedCheckpoint(int(r[0]), int(r[1]), json.loads(r[2])) for r in rows]
+
+    def indexed_checkpoint(self, tree_size: int | None = None) -> IndexedCheckpoint | None:
+        """The checkpoint of ``tree_size``, or the latest one when None."""
+        with self._lock:
+            if tree_size is None:
+                rows = self._execute(
+                    "SELECT tree_size, leaf_index, document FROM audit_checkpoints"
+                    " ORDER BY tree_size DESC LIMIT 1"
+                )
+            else:
+                rows = self._execute(
+                    "SELECT tree_size, leaf_index, document FROM audit_checkpoints"
+                    " WHERE tree_size = ?",
+                    (tree_size,),
+                )
+        if not rows:
+            return None
+        return IndexedCheckpoint(int(rows[0][0]), int(rows[0][1]), json.loads(rows[0][2]))
+
+
+def checkpoint_document(state: dict[str, Any]) -> dict[str, Any]:
+    """The CP.json document from a checkpoint event's stored state (see `checkpoints`)."""
+    fields = ("log", "tree_size", "root_hash", "timestamp", "kid", "alg", "signature")
+    missing = [name for name in fields if name not in state]
+    if missing:
+        raise AuditLogError(f"checkpoint event lacks {missing}")
+    return {"type": "er-audit-checkpoint", "version": 1, **{name: state[name] for name in fields}}
