@@ -180,3 +180,15 @@ def test_installed_console_script(demo_store: DemoStore) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "[input.date]" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_projected_statistics_agree_with_the_aggregates(demo_store: DemoStore) -> None:
+    """The demo counts from the aggregates; `stats` counts from the read models."""
+    projected = demo_store.cli.json("stats")["by_scheme_status"]
+    counted = demo_store.summary["counts"]
+    for scheme in ("SIE", "IET"):
+        for status in ("draft", "expired", "suspended", "revoked", "rejected", "withdrawn"):
+            assert projected[scheme].get(status, 0) == counted[scheme].get(status, 0), (
+                scheme,
+                status,
+            )
