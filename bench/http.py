@@ -67,10 +67,20 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
     reviewer = Actor("reviewer-1", Role.REVIEWER)
     facts = {
         "projects": [
-            {"name": "政务云实施", "start": "2019-03-01", "end": "2019-12-31", "role": "实施",
-             "outcome": "上线"},
-            {"name": "MES 部署", "start": "2020-02-01", "end": "2020-10-31", "role": "负责人",
-             "outcome": "覆盖 3 个车间"},
+            {
+                "name": "政务云实施",
+                "start": "2019-03-01",
+                "end": "2019-12-31",
+                "role": "实施",
+                "outcome": "上线",
+            },
+            {
+                "name": "MES 部署",
+                "start": "2020-02-01",
+                "end": "2020-10-31",
+                "role": "负责人",
+                "outcome": "覆盖 3 个车间",
+            },
         ],
         "employer": {"id": "emp-1", "name": "某软件公司", "job_description": "系统实施"},
         "skills": "SAP 实施",
@@ -81,13 +91,23 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
     result = app.approve(rid.registration_id, reviewer)
     now = clock.now()
     claims = CredentialClaims(
-        issuer=settings.issuer, issued_at=now, expires_at=now + timedelta(days=700),
-        registration_number=result.number or "", scheme_code="SIE",
-        certificate_serial="BENCH-1", masked_name="张*三", issuer_region="44",
+        issuer=settings.issuer,
+        issued_at=now,
+        expires_at=now + timedelta(days=700),
+        registration_number=result.number or "",
+        scheme_code="SIE",
+        certificate_serial="BENCH-1",
+        masked_name="张*三",
+        issuer_region="44",
     )
     credential = issue_credential(claims, key)
-    app.record_certificate(rid.registration_id, Actor("registrar-1", Role.REGISTRAR),
-                           "BENCH-1", key.kid_hex, claims.expires_at)
+    app.record_certificate(
+        rid.registration_id,
+        Actor("registrar-1", Role.REGISTRAR),
+        "BENCH-1",
+        key.kid_hex,
+        claims.expires_at,
+    )
     app.close()
     return settings.sqlite_path, settings.keys_dir, credential
 
@@ -102,8 +122,19 @@ def _free_port() -> int:
 @contextmanager
 def server(target: str, factory: bool, env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
-    args = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port",
-            str(port), "--log-level", "warning", "--no-access-log"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     if factory:
         args.append("--factory")
     process = subprocess.Popen(args, env={**os.environ, **env})
@@ -127,23 +158,26 @@ def server(target: str, factory: bool, env: dict[str, str]) -> Iterator[str]:
 # ----------------------------------------------------------------------------- load
 
 
-async def _load(method: str, url: str, body: str | None, clients: int,
-                seconds: float) -> dict[str, Any]:
+async def _load(
+    method: str, url: str, body: str | None, clients: int, seconds: float
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         for _ in range(min(clients, 20)):  # warm up connections and caches
-            await client.request(method, url, content=body,
-                                 headers={"Content-Type": "application/json"})
+            await client.request(
+                method, url, content=body, headers={"Content-Type": "application/json"}
+            )
         stop = time.perf_counter() + seconds
 
         async def worker() -> None:
             nonlocal errors
             while time.perf_counter() < stop:
                 started = time.perf_counter()
-                r = await client.request(method, url, content=body,
-                                         headers={"Content-Type": "application/json"})
+                r = await client.request(
+                    method, url, content=body, headers={"Content-Type": "application/json"}
+                )
                 latencies.append(time.perf_counter() - started)
                 if r.status_code != 200:
                     errors += 1
@@ -162,13 +196,19 @@ async def _load(method: str, url: str, body: str | None, clients: int,
     }
 
 
-def load_process(method: str, url: str, body: str | None, clients: int,
-                 seconds: float) -> dict[str, Any]:
+def load_process(
+    method: str, url: str, body: str | None, clients: int, seconds: float
+) -> dict[str, Any]:
     """Run the load generator in its own process so it never shares the servers' GIL."""
-    spec = json.dumps({"method": method, "url": url, "body": body, "clients": clients,
-                       "seconds": seconds})
-    out = subprocess.run([sys.executable, "-m", "bench.http", "--load", spec],
-                         check=True, capture_output=True, text=True)
+    spec = json.dumps(
+        {"method": method, "url": url, "body": body, "clients": clients, "seconds": seconds}
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.http", "--load", spec],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
@@ -182,8 +222,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.load:
         spec = json.loads(args.load)
-        print(json.dumps(asyncio.run(_load(spec["method"], spec["url"], spec["body"],
-                                           spec["clients"], spec["seconds"]))))
+        print(
+            json.dumps(
+                asyncio.run(
+                    _load(
+                        spec["method"], spec["url"], spec["body"], spec["clients"], spec["seconds"]
+                    )
+                )
+            )
+        )
         return
     seconds = 3.0 if args.quick else args.seconds
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
@@ -197,25 +244,36 @@ def main(argv: list[str] | None = None) -> None:
         results: dict[str, dict[str, Any]] = {}
         with server("bench.http:hello_app", False, env) as hello_url:
             results["hello-world GET /hello"] = load_process(
-                "GET", f"{hello_url}/hello", None, args.clients, seconds)
+                "GET", f"{hello_url}/hello", None, args.clients, seconds
+            )
         with server("verify_api.app:create_app", True, env) as url:
             results["verify API POST /api/v1/verify"] = load_process(
-                "POST", f"{url}/api/v1/verify", json.dumps({"credential": credential}),
-                args.clients, seconds)
+                "POST",
+                f"{url}/api/v1/verify",
+                json.dumps({"credential": credential}),
+                args.clients,
+                seconds,
+            )
             results["verify page GET /v?c=…"] = load_process(
-                "GET", f"{url}/v?c={quote(credential, safe='')}", None, args.clients, seconds)
-            number = json.loads(httpx.post(f"{url}/api/v1/verify", json={
-                "credential": credential}).text)["registration"]["number"]
+                "GET", f"{url}/v?c={quote(credential, safe='')}", None, args.clients, seconds
+            )
+            number = json.loads(
+                httpx.post(f"{url}/api/v1/verify", json={"credential": credential}).text
+            )["registration"]["number"]
             results["lookup GET /api/v1/lookup/{n}"] = load_process(
-                "GET", f"{url}/api/v1/lookup/{number}", None, args.clients, seconds)
+                "GET", f"{url}/api/v1/lookup/{number}", None, args.clients, seconds
+            )
     base = results["hello-world GET /hello"]["rps"]
-    print(f"{args.clients} concurrent clients, {seconds:.0f} s each, uvicorn 1 worker, "
-          f"{os.cpu_count()} CPUs, load generator in a separate process")
-    print(f"{'endpoint':36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-          f"{'vs hello':>9}")
+    print(
+        f"{args.clients} concurrent clients, {seconds:.0f} s each, uvicorn 1 worker, "
+        f"{os.cpu_count()} CPUs, load generator in a separate process"
+    )
+    print(f"{'endpoint':36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs hello':>9}")
     for name, r in results.items():
-        print(f"{name:36} {r['rps']:9.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
-              f"{r['errors']:7d} {r['rps'] / base:9.2f}")
+        print(
+            f"{name:36} {r['rps']:9.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
+            f"{r['errors']:7d} {r['rps'] / base:9.2f}"
+        )
 
 
 if __name__ == "__main__":

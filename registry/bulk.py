@@ -43,28 +43,45 @@ class BulkInputError(ValueError):
 class StatusOn(Protocol):
     """What the point-in-time projection answers (projections.StatusAsOf)."""
 
-    number: str
-    status: str
-    permitted_to_practise: bool
-    reason_code: str | None
-    since: datetime | None
-    valid_until: date | None
-    employer_id: str | None
-    scheme: str
+    @property
+    def number(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def permitted_to_practise(self) -> bool: ...
+    @property
+    def reason_code(self) -> str | None: ...
+    @property
+    def since(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> date | None: ...
+    @property
+    def employer_id(self) -> str | None: ...
+    @property
+    def scheme(self) -> str: ...
 
 
 class CurrentView(Protocol):
     """What the current-status projection answers (projections.RegistrationView)."""
 
-    number: str | None
-    scheme: str
-    public_status: str
-    status_reason: str
-    status_since: datetime
-    valid_until: date | None
-    masked_name: str | None
-    employer_id: str | None
-    permitted_to_practise: bool
+    @property
+    def number(self) -> str | None: ...
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def public_status(self) -> str: ...
+    @property
+    def status_reason(self) -> str: ...
+    @property
+    def status_since(self) -> datetime: ...
+    @property
+    def valid_until(self) -> date | None: ...
+    @property
+    def masked_name(self) -> str | None: ...
+    @property
+    def employer_id(self) -> str | None: ...
+    @property
+    def permitted_to_practise(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -228,9 +245,9 @@ def _check_one(
         )
         if not row.registered_to_bidding_employer:
             row.problems.append("employer.mismatch_on_date")
-    if then is not None and then.permitted_to_practise and now is not None:
-        if not now.permitted_to_practise:
-            row.warnings.append(f"status.now_{now.public_status}")
+    changed = then is not None and then.permitted_to_practise and now is not None
+    if changed and now is not None and not now.permitted_to_practise:
+        row.warnings.append(f"status.now_{now.public_status}")
     if row.credential_genuine is None and row.kind == "credential":
         row.verdict = "could_not_check"
     elif row.problems:
@@ -279,9 +296,9 @@ def build_report(
 
 def canonical_json(document: dict[str, Any]) -> bytes:
     """Sorted keys, no whitespace, UTF-8: the exact bytes the signature covers."""
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _b64url(data: bytes) -> str:
@@ -358,10 +375,28 @@ def verify_report(keys: KeyStore, report: dict[str, Any]) -> SignatureCheck:
 
 
 CSV_COLUMNS = (
-    "index", "input", "kind", "number", "found", "scheme", "masked_name", "status_on_date",
-    "permitted_on_date", "reason_on_date", "since_on_date", "valid_until_on_date",
-    "employer_on_date", "registered_to_bidding_employer", "status_now", "permitted_now",
-    "reason_now", "since_now", "credential_genuine", "credential_reason", "verdict", "problems",
+    "index",
+    "input",
+    "kind",
+    "number",
+    "found",
+    "scheme",
+    "masked_name",
+    "status_on_date",
+    "permitted_on_date",
+    "reason_on_date",
+    "since_on_date",
+    "valid_until_on_date",
+    "employer_on_date",
+    "registered_to_bidding_employer",
+    "status_now",
+    "permitted_now",
+    "reason_now",
+    "since_now",
+    "credential_genuine",
+    "credential_reason",
+    "verdict",
+    "problems",
     "warnings",
 )
 

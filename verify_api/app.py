@@ -170,11 +170,17 @@ def create_app(
             problems.append({"check": "keys", "problem": type(exc).__name__})
         if problems:
             return JSONResponse(
-                {"code": "service.not_ready", "message": "the service is not ready",
-                 "details": problems},
+                {
+                    "code": "service.not_ready",
+                    "message": "the service is not ready",
+                    "details": problems,
+                },
                 status_code=503,
             )
-        return {"status": "ready", "store": settings.describe_store(),
-                "projection_position": str(services.projections.position())}
+        return {
+            "status": "ready",
+            "store": settings.describe_store(),
+            "projection_position": str(services.projections.position()),
+        }
 
     return api

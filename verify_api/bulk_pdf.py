@@ -17,7 +17,6 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 
-
 def cjk_font() -> str:
     """The certificate PDF's CJK font, so both documents embed the same face."""
     from registry.credentials.pdf import cjk_font as certificate_font
@@ -68,8 +67,15 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
         Spacer(1, 4 * mm),
     ]
     header = [
-        "#", "登记编号 Number", "姓名 Name", "类别 Scheme", "投标日状态 On date",
-        "单位相符 Employer", "当前状态 Now", "结论 Verdict", "问题 Problems",
+        "#",
+        "登记编号 Number",
+        "姓名 Name",
+        "类别 Scheme",
+        "投标日状态 On date",
+        "单位相符 Employer",
+        "当前状态 Now",
+        "结论 Verdict",
+        "问题 Problems",
     ]
     data: list[list[Any]] = [[Paragraph(h, body) for h in header]]
     style = [
@@ -93,8 +99,10 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
                 Paragraph("—" if employer is None else ("是 yes" if employer else "否 NO"), body),
                 Paragraph(_text(row.get("status_now")), body),
                 Paragraph(_VERDICT_WORDS.get(row["verdict"], row["verdict"]), body),
-                Paragraph(_text(", ".join([*(row.get("problems") or []),
-                                            *(row.get("warnings") or [])])), small),
+                Paragraph(
+                    _text(", ".join([*(row.get("problems") or []), *(row.get("warnings") or [])])),
+                    small,
+                ),
             ]
         )
         colour = _STATUS_COLOURS.get(row["verdict"])
@@ -127,6 +135,4 @@ def _text(value: object) -> str:
     """Escape for reportlab's mini-markup; echoed input must not become markup."""
     if value is None or value == "":
         return "—"
-    return (
-        str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    )
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

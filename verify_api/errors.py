@@ -146,12 +146,16 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(422, "request.invalid", "the request body cannot be parsed")
         code = _STATUS_CODES.get(exc.status_code, f"http.{exc.status_code}")
         message = str(exc.detail) if exc.status_code != 404 else "no such resource"
-        return error_response(exc.status_code, code, message, headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(
-            "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
             exc_info=(type(exc), exc, exc.__traceback__),
         )
         return error_response(500, "internal.error", "the registry could not complete the request")

@@ -59,9 +59,7 @@ class EvidenceStore:
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    async def receive(
-        self, chunks: AsyncIterator[bytes], declared_type: str | None
-    ) -> StoredFile:
+    async def receive(self, chunks: AsyncIterator[bytes], declared_type: str | None) -> StoredFile:
         """Stream `chunks` to disk; raises `EvidenceRejected` the moment a limit is crossed."""
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()

@@ -17,8 +17,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "headline.lookup_not_active": "登记当前无效",
         "explain.valid": "签名由登记机构密钥验证通过，登记状态为有效。",
         "explain.not_valid_now": "签名真实，但该登记在签发后状态已变更，现在不能据此认定可执业。",
-        "explain.not_genuine": "该二维码内容无法通过真实性核验（格式错误、签名不符或签发密钥不受信任）。",
-        "explain.status_unknown": "签名真实，但当前无法获取登记状态；不能据此认定未被撤销。请稍后重试。",
+        "explain.not_genuine": "该二维码内容无法通过真实性核验"
+        "（格式错误、签名不符或签发密钥不受信任）。",
+        "explain.status_unknown": "签名真实，但当前无法获取登记状态；"
+        "不能据此认定未被撤销。请稍后重试。",
         "explain.not_found": "登记簿中没有该编号。请核对编号。",
         "status.active": "有效",
         "status.suspended": "已暂停",

@@ -40,12 +40,11 @@ class CredentialArchive:
             " credential TEXT NOT NULL, issued_at TEXT NOT NULL)"
         )
 
-    def put_if_absent(self, serial: str, registration_id: str, credential: str,
-                      issued_at: datetime) -> str:
+    def put_if_absent(
+        self, serial: str, registration_id: str, credential: str, issued_at: datetime
+    ) -> str:
         with self.db.transaction() as cur:
-            cur.execute(
-                "SELECT credential FROM api_issued_credentials WHERE serial = ?", (serial,)
-            )
+            cur.execute("SELECT credential FROM api_issued_credentials WHERE serial = ?", (serial,))
             row = cur.fetchone()
             if row is not None:
                 return str(row[0])
@@ -116,7 +115,9 @@ class Services:
         if not keys:
             raise KeyStoreError("no signing keys; run `registry keys generate`")
         store = TrustStore.from_public_keys(
-            keys, issuer=self.settings.issuer, region=self.settings.issuer_region,
+            keys,
+            issuer=self.settings.issuer,
+            region=self.settings.issuer_region,
             source=f"registry:{self.settings.issuer}",
         )
         self._trust = (mtime, store)
@@ -141,7 +142,10 @@ class Services:
             name=f"Engineer registry {self.settings.issuer}",
         )
         return sign_trust_list(
-            [entry], self.keys.active(), list_issuer=self.settings.issuer, issued_at=now,
+            [entry],
+            self.keys.active(),
+            list_issuer=self.settings.issuer,
+            issued_at=now,
             valid_until=now + TRUST_LIST_VALIDITY,
         )
 

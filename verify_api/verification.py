@@ -150,14 +150,18 @@ def evaluate(
     if fmt.result is Check.COULD_NOT_CHECK and result.first_failure is not None:
         failed = result.first_failure.step
         if failed in {Step.KID, Step.SIGNATURE}:
-            fmt = StepOutcome("format", Check.VALID if _decoded(result) else Check.COULD_NOT_CHECK,
-                              None if _decoded(result) else "step.not_reached")
+            fmt = StepOutcome(
+                "format",
+                Check.VALID if _decoded(result) else Check.COULD_NOT_CHECK,
+                None if _decoded(result) else "step.not_reached",
+            )
     genuine_checks = (fmt, key, sig)
     credential = result.to_dict()["credential"]
     if any(s.result is Check.INVALID for s in genuine_checks):
         status = StepOutcome("status", Check.COULD_NOT_CHECK, "credential.not_genuine")
-        return Outcome("not_genuine", False, False, at, (fmt, sig, key, status, expiry),
-                       None, credential)
+        return Outcome(
+            "not_genuine", False, False, at, (fmt, sig, key, status, expiry), None, credential
+        )
     if result.credential is None:
         status = StepOutcome("status", Check.COULD_NOT_CHECK, "credential.not_decoded")
         return Outcome("not_genuine", False, False, at, (fmt, sig, key, status, expiry))

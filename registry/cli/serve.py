@@ -50,10 +50,16 @@ def serve(
     keys = KeyStore(settings.keys_dir)
     if not keys.list():
         key = keys.generate()
-        typer.echo(f"no signing key yet: generated {key.alg.jose_name} key {key.kid_hex} "
-                   f"in {settings.keys_dir}", err=True)
-    typer.echo(f"serving {settings.describe_store()} on http://{host}:{port} "
-               f"(public base URL {settings.public_base_url})", err=True)
+        typer.echo(
+            f"no signing key yet: generated {key.alg.jose_name} key {key.kid_hex} "
+            f"in {settings.keys_dir}",
+            err=True,
+        )
+    typer.echo(
+        f"serving {settings.describe_store()} on http://{host}:{port} "
+        f"(public base URL {settings.public_base_url})",
+        err=True,
+    )
     uvicorn.run(
         "verify_api.app:create_app",
         factory=True,

@@ -41,8 +41,16 @@ def create(
             typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
             raise typer.Exit(2) from None
     if json_:
-        typer.echo(json.dumps({"name": user.name, "role": user.role.value,
-                               "actor_id": user.actor_id, "token": token}))
+        typer.echo(
+            json.dumps(
+                {
+                    "name": user.name,
+                    "role": user.role.value,
+                    "actor_id": user.actor_id,
+                    "token": token,
+                }
+            )
+        )
         return
     typer.echo(f"created {user.name} ({user.role.value}, actor {user.actor_id})")
     typer.echo("token (shown once; send as 'Authorization: Bearer <token>'):")
@@ -57,9 +65,13 @@ def list_users(
     with registry_session(Settings.load()) as registry:
         users = UserStore(registry.db).list()
     rows = [
-        {"name": u.name, "role": u.role.value, "actor_id": u.actor_id,
-         "created_at": u.created_at.isoformat(),
-         "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None}
+        {
+            "name": u.name,
+            "role": u.role.value,
+            "actor_id": u.actor_id,
+            "created_at": u.created_at.isoformat(),
+            "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None,
+        }
         for u in users
     ]
     if json_:

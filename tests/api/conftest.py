@@ -45,8 +45,9 @@ class Api:
         return body
 
 
-def make_api(settings: Settings, clock: SimulatedClock, tmp_path: Path,
-             rate_limit: int = 100_000) -> tuple[Api, RegistryApp]:
+def make_api(
+    settings: Settings, clock: SimulatedClock, tmp_path: Path, rate_limit: int = 100_000
+) -> tuple[Api, RegistryApp]:
     KeyStore(settings.keys_dir).generate()
     registry = RegistryApp(settings, clock=clock)
     users = UserStore(registry.db)
@@ -55,8 +56,12 @@ def make_api(settings: Settings, clock: SimulatedClock, tmp_path: Path,
         # engineer-1 owns registration 1; the employer is the one in the builders' facts
         actor_id = {"engineer": "engineer-1", "employer": EMPLOYER_ID}.get(role)
         _, tokens[role] = users.create(f"{role}-user", Role(role), actor_id=actor_id)
-    app = create_app(app=registry, evidence_dir=tmp_path / "evidence",
-                     rate_limit_per_minute=rate_limit, catch_up_interval=0.0)
+    app = create_app(
+        app=registry,
+        evidence_dir=tmp_path / "evidence",
+        rate_limit_per_minute=rate_limit,
+        catch_up_interval=0.0,
+    )
     client = TestClient(app, raise_server_exceptions=False)
     return Api(client, registry, clock, settings, tokens), registry
 
@@ -97,8 +102,14 @@ def build_world(api: Api) -> World:
     api.registry.revoke(results[2].registration_id, REGISTRAR, "fraud", "forged diploma")
     api.clock.advance(timedelta(days=1))
     numbers = [r.number or "" for r in results]
-    return World(numbers[0], results[0].registration_id, numbers[2], results[2].registration_id,
-                 numbers[1], results[1].registration_id)
+    return World(
+        numbers[0],
+        results[0].registration_id,
+        numbers[2],
+        results[2].registration_id,
+        numbers[1],
+        results[1].registration_id,
+    )
 
 
 __all__ = ["ROLES", "Api", "World", "build_world", "engineer", "make_api"]

@@ -23,8 +23,13 @@ def free_port() -> int:
 
 @contextmanager
 def uvicorn_server(
-    store: Path, keys: Path, port: int, *, extra_env: dict[str, str] | None = None,
-    app: str = "verify_api.app:create_app", factory: bool = True,
+    store: Path,
+    keys: Path,
+    port: int,
+    *,
+    extra_env: dict[str, str] | None = None,
+    app: str = "verify_api.app:create_app",
+    factory: bool = True,
 ) -> Iterator[str]:
     """Start uvicorn on `port` over the given SQLite store and key directory; yield its URL."""
     env = {
@@ -35,8 +40,19 @@ def uvicorn_server(
         "REGISTRY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         **(extra_env or {}),
     }
-    args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning", "--no-access-log"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     if factory:
         args.append("--factory")
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

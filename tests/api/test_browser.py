@@ -20,8 +20,14 @@ from tests.builders import REGISTRAR, approved
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,15 +42,20 @@ pytestmark = [
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
     """Store with an active and a revoked registration; QR PNGs fetched over HTTP."""
     port = free_port()
-    settings = Settings(sqlite_path=tmp_path / "registry.sqlite", keys_dir=tmp_path / "keys",
-                        public_base_url=f"http://127.0.0.1:{port}")
+    settings = Settings(
+        sqlite_path=tmp_path / "registry.sqlite",
+        keys_dir=tmp_path / "keys",
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
     # The server runs on the system clock, so the history ends a little before now.
     clock = SimulatedClock(datetime.now(UTC) - timedelta(days=40))
     api, registry = make_api(settings, clock, tmp_path)
     pngs: dict[str, bytes] = {}
     with api.client:
-        ids = {name: approved(registry, clock, n).registration_id
-               for n, name in ((1, "active"), (2, "revoked"))}
+        ids = {
+            name: approved(registry, clock, n).registration_id
+            for n, name in ((1, "active"), (2, "revoked"))
+        }
         for name, rid in ids.items():
             api.issue(rid)
             pngs[name] = _png(api, rid)
@@ -57,8 +68,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
 
 def _png(api: Api, rid: object) -> bytes:
     client: TestClient = api.client
-    r = client.get(f"/api/v1/registrations/{rid}/certificate?format=png",
-                   headers=api.auth("registrar"))
+    r = client.get(
+        f"/api/v1/registrations/{rid}/certificate?format=png", headers=api.auth("registrar")
+    )
     assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
     return r.content
 
@@ -71,8 +83,9 @@ def test_phone_scan_shows_active_and_revoked(served: tuple[str, dict[str, bytes]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            phone = browser.new_context(viewport={"width": 390, "height": 844},
-                                        locale="zh-CN", device_scale_factor=2)
+            phone = browser.new_context(
+                viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2
+            )
             page = phone.new_page()
             expected = {
                 "active": ("valid", "active", "真实有效", "有效"),

@@ -25,19 +25,41 @@ def test_status_on_tender_date_and_now_with_employer(api: Api) -> None:
     world = build_world(api)
     before_changes = (api.clock.now() - timedelta(days=5)).date()
     cert = api.issue(world.active_id)
-    items = [world.active, world.suspended, world.revoked, "SIE-44-2024-9999990",
-             format_number("SIE", "44", 2024, 999_999), cert["url"], "garbage"]
-    r = api.client.post("/api/v1/bulk-check", json={
-        "items": items, "as_of": before_changes.isoformat(),
-        "bidding_employer_id": EMPLOYER_ID})
+    items = [
+        world.active,
+        world.suspended,
+        world.revoked,
+        "SIE-44-2024-9999990",
+        format_number("SIE", "44", 2024, 999_999),
+        cert["url"],
+        "garbage",
+    ]
+    r = api.client.post(
+        "/api/v1/bulk-check",
+        json={
+            "items": items,
+            "as_of": before_changes.isoformat(),
+            "bidding_employer_id": EMPLOYER_ID,
+        },
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     rows = report["rows"]
     # The verdict is about the tender date; a later change is a warning on the row.
     assert [row["verdict"] for row in rows] == [
-        "pass", "pass", "pass", "fail", "fail", "pass", "fail"]
+        "pass",
+        "pass",
+        "pass",
+        "fail",
+        "fail",
+        "pass",
+        "fail",
+    ]
     assert [row["warnings"] for row in rows[:3]] == [
-        [], ["status.now_suspended"], ["status.now_revoked"]]
+        [],
+        ["status.now_suspended"],
+        ["status.now_revoked"],
+    ]
     # On the tender date (before the suspension and revocation) all three were active...
     assert [row["status_on_date"] for row in rows[:3]] == ["active"] * 3
     assert all(row["registered_to_bidding_employer"] for row in rows[:3])
@@ -47,9 +69,14 @@ def test_status_on_tender_date_and_now_with_employer(api: Api) -> None:
     assert "registration.not_found" in rows[4]["problems"]
     assert rows[5]["kind"] == "credential" and rows[5]["credential_genuine"] is True
     assert rows[6]["kind"] == "invalid" or rows[6]["credential_genuine"] is False
-    today = api.client.post("/api/v1/bulk-check", json={
-        "items": items[:3], "as_of": api.clock.now().date().isoformat(),
-        "bidding_employer_id": "emp-other"}).json()
+    today = api.client.post(
+        "/api/v1/bulk-check",
+        json={
+            "items": items[:3],
+            "as_of": api.clock.now().date().isoformat(),
+            "bidding_employer_id": "emp-other",
+        },
+    ).json()
     assert [row["verdict"] for row in today["rows"]] == ["fail"] * 3
     assert "employer.mismatch_on_date" in today["rows"][0]["problems"]
     assert "status.suspended_on_date" in today["rows"][1]["problems"]
@@ -59,11 +86,16 @@ def test_status_on_tender_date_and_now_with_employer(api: Api) -> None:
 def test_report_signature_verifies_and_detects_tampering(sqlite_api: Api) -> None:
     api = sqlite_api
     world = build_world(api)
-    report = api.client.post("/api/v1/bulk-check", json={
-        "items": [world.active, world.revoked], "as_of": "2024-03-05"}).json()
+    report = api.client.post(
+        "/api/v1/bulk-check", json={"items": [world.active, world.revoked], "as_of": "2024-03-05"}
+    ).json()
     ok = api.client.post("/api/v1/bulk-check/verify", json=report).json()
-    assert ok == {"valid": True, "code": "signature.valid", "kid": report["signature"]["kid"],
-                  "alg": "EdDSA"}
+    assert ok == {
+        "valid": True,
+        "code": "signature.valid",
+        "kid": report["signature"]["kid"],
+        "alg": "EdDSA",
+    }
     # Independently, with nothing but the published JWKS and RFC 7515:
     keys = dict(parse_jwks(api.client.get("/.well-known/jwks.json").json()))
     header_b64, _, sig_b64 = report["signature"]["jws"].split(".")
@@ -84,40 +116,51 @@ def test_csv_upload_and_csv_pdf_outputs(sqlite_api: Api) -> None:
     api = sqlite_api
     world = build_world(api)
     upload = f"number\n{world.active}\n{world.revoked}\n".encode()
-    r = api.client.post("/api/v1/bulk-check/csv?format=csv",  # spreadsheet in, CSV out
-                        files={"file": ("team.csv", upload, "text/csv")},
-                        data={"as_of": api.clock.now().date().isoformat()})
+    r = api.client.post(
+        "/api/v1/bulk-check/csv?format=csv",  # spreadsheet in, CSV out
+        files={"file": ("team.csv", upload, "text/csv")},
+        data={"as_of": api.clock.now().date().isoformat()},
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["Registry-Signature"].count(".") == 2
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [(row["number"], row["verdict"]) for row in rows] == [
-        (world.active, "pass"), (world.revoked, "fail")]
-    pdf = api.client.post("/api/v1/bulk-check?format=pdf", json={
-        "items": [world.active, world.revoked], "as_of": "2024-03-20"})
+        (world.active, "pass"),
+        (world.revoked, "fail"),
+    ]
+    pdf = api.client.post(
+        "/api/v1/bulk-check?format=pdf",
+        json={"items": [world.active, world.revoked], "as_of": "2024-03-20"},
+    )
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"
 
 
 def test_more_than_1000_rows_is_refused_with_a_clear_code(sqlite_api: Api) -> None:
-    r = sqlite_api.client.post("/api/v1/bulk-check", json={
-        "items": ["SIE-44-2024-0000019"] * 1001, "as_of": "2024-03-01"})
+    r = sqlite_api.client.post(
+        "/api/v1/bulk-check", json={"items": ["SIE-44-2024-0000019"] * 1001, "as_of": "2024-03-01"}
+    )
     assert r.status_code == 413 and r.json()["code"] == "bulk.too_many_rows"
     csv_body = ("\n".join(["SIE-44-2024-0000019"] * 1001)).encode()
-    r = sqlite_api.client.post("/api/v1/bulk-check/csv",
-                               files={"file": ("t.csv", csv_body, "text/csv")},
-                               data={"as_of": "2024-03-01"})
+    r = sqlite_api.client.post(
+        "/api/v1/bulk-check/csv",
+        files={"file": ("t.csv", csv_body, "text/csv")},
+        data={"as_of": "2024-03-01"},
+    )
     assert r.status_code == 413 and r.json()["code"] == "bulk.too_many_rows"
     empty = sqlite_api.client.post("/api/v1/bulk-check", json={"items": [], "as_of": "2024-03-01"})
     assert empty.status_code == 422 and empty.json()["code"] == "bulk.empty"
-    bad_date = sqlite_api.client.post("/api/v1/bulk-check", json={
-        "items": ["x"], "as_of": "2024-02-30"})
+    bad_date = sqlite_api.client.post(
+        "/api/v1/bulk-check", json={"items": ["x"], "as_of": "2024-02-30"}
+    )
     assert bad_date.status_code == 422 and bad_date.json()["code"] == "request.invalid"
 
 
 def test_a_thousand_rows_fit(sqlite_api: Api) -> None:
     world = build_world(sqlite_api)
-    r = sqlite_api.client.post("/api/v1/bulk-check", json={
-        "items": [world.active] * 1000, "as_of": "2024-03-20"})
+    r = sqlite_api.client.post(
+        "/api/v1/bulk-check", json={"items": [world.active] * 1000, "as_of": "2024-03-20"}
+    )
     assert r.status_code == 200
     assert r.json()["summary"] == {"rows": 1000, "pass": 1000, "fail": 0, "could_not_check": 0}

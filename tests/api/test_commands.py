@@ -17,9 +17,15 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def _apply(api: Api, scheme: str = "SIE", n: int = 1) -> str:
     facts = sie_facts() if scheme == "SIE" else iet_facts()
     p = person(n)
-    r = api.client.post("/api/v1/registrations", headers=api.auth("engineer"), json={
-        "scheme": scheme, "personal": {"name": p.name, "id_number": p.id_number,
-                                       "phone": p.phone}, "facts": facts})
+    r = api.client.post(
+        "/api/v1/registrations",
+        headers=api.auth("engineer"),
+        json={
+            "scheme": scheme,
+            "personal": {"name": p.name, "id_number": p.id_number, "phone": p.phone},
+            "facts": facts,
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.headers["ETag"] == '"1"'
     return str(r.json()["registration_id"])
@@ -28,9 +34,11 @@ def _apply(api: Api, scheme: str = "SIE", n: int = 1) -> str:
 def test_iet_lifecycle_over_http(api: Api, tmp_path: Path) -> None:
     rid = _apply(api, "IET")
     base = f"/api/v1/registrations/{rid}"
-    up = api.client.post(f"{base}/evidence?kind=degree&filename=学位证.pdf",
-                         headers={**api.auth("engineer"), "Content-Type": "application/pdf"},
-                         content=PDF)
+    up = api.client.post(
+        f"{base}/evidence?kind=degree&filename=学位证.pdf",
+        headers={**api.auth("engineer"), "Content-Type": "application/pdf"},
+        content=PDF,
+    )
     assert up.status_code == 201, up.text
     sha = hashlib.sha256(PDF).hexdigest()
     assert up.json()["sha256"] == sha and up.json()["media_type"] == "application/pdf"
@@ -67,8 +75,11 @@ def test_iet_lifecycle_over_http(api: Api, tmp_path: Path) -> None:
     assert [v["number"] for v in found] == [number]
     stats = api.client.get("/api/v1/statistics", headers=api.auth("auditor")).json()
     assert stats["permitted"] == 1
-    revoke = api.client.post(f"{base}/revoke", headers=api.auth("registrar"),
-                             json={"reason_code": "forged_material", "reason": "假证"})
+    revoke = api.client.post(
+        f"{base}/revoke",
+        headers=api.auth("registrar"),
+        json={"reason_code": "forged_material", "reason": "假证"},
+    )
     assert revoke.status_code == 200
     listed = api.client.get("/api/v1/dishonesty-list", headers=api.auth("auditor")).json()
     assert [e["number"] for e in listed] == [number]
@@ -96,14 +107,15 @@ def test_if_match_gives_optimistic_concurrency(api: Api) -> None:
     rid = _apply(api)
     base = f"/api/v1/registrations/{rid}"
     version = api.client.get(base, headers=api.auth("engineer")).headers["ETag"]
-    ok = api.client.post(f"{base}/submit",
-                         headers={**api.auth("engineer"), "If-Match": version})
+    ok = api.client.post(f"{base}/submit", headers={**api.auth("engineer"), "If-Match": version})
     assert ok.status_code == 200
-    stale = api.client.post(f"{base}/withdraw",
-                            headers={**api.auth("engineer"), "If-Match": version}, json={})
+    stale = api.client.post(
+        f"{base}/withdraw", headers={**api.auth("engineer"), "If-Match": version}, json={}
+    )
     assert stale.status_code == 409 and stale.json()["code"] == "registration.conflict"
-    junk = api.client.post(f"{base}/withdraw",
-                           headers={**api.auth("engineer"), "If-Match": "abc"}, json={})
+    junk = api.client.post(
+        f"{base}/withdraw", headers={**api.auth("engineer"), "If-Match": "abc"}, json={}
+    )
     assert junk.status_code == 422 and junk.json()["code"] == "request.invalid_if_match"
 
 
@@ -113,16 +125,25 @@ def test_domain_refusals_keep_their_codes(sqlite_api: Api) -> None:
     base = f"/api/v1/registrations/{rid}"
     r = api.client.post(f"{base}/approve", headers=api.auth("reviewer"))
     assert r.status_code == 409 and r.json()["code"] == "registration.invalid_transition"
-    r = api.client.post(f"{base}/suspend", headers=api.auth("registrar"),
-                        json={"reason_code": "nonsense"})
+    r = api.client.post(
+        f"{base}/suspend", headers=api.auth("registrar"), json={"reason_code": "nonsense"}
+    )
     assert r.status_code == 422 and r.json()["code"] == "input.invalid"
-    r = api.client.post("/api/v1/registrations", headers=api.auth("engineer"), json={
-        "scheme": "SIE", "personal": {"name": "王五", "id_number": "110101199001011234"},
-        "facts": sie_facts()})
+    r = api.client.post(
+        "/api/v1/registrations",
+        headers=api.auth("engineer"),
+        json={
+            "scheme": "SIE",
+            "personal": {"name": "王五", "id_number": "110101199001011234"},
+            "facts": sie_facts(),
+        },
+    )
     assert r.status_code == 422 and r.json()["code"] == "input.invalid"
     assert "110101199001011234" not in r.text
-    r = api.client.post(f"/api/v1/registrations/{'0' * 8}-0000-0000-0000-{'0' * 12}/submit",
-                        headers=api.auth("engineer"))
+    r = api.client.post(
+        f"/api/v1/registrations/{'0' * 8}-0000-0000-0000-{'0' * 12}/submit",
+        headers=api.auth("engineer"),
+    )
     assert r.status_code == 404 and r.json()["code"] == "registration.not_found"
 
 
@@ -142,18 +163,27 @@ def test_evidence_limits_enforced_while_streaming(sqlite_api: Api, tmp_path: Pat
             yield chunk
             chunk = b"0" * (64 * 1024)
 
-    big = api.client.post(url, headers={**headers, "Content-Type": "application/pdf"},
-                          content=stream())
+    big = api.client.post(
+        url, headers={**headers, "Content-Type": "application/pdf"}, content=stream()
+    )
     assert big.status_code == 413 and big.json()["code"] == "evidence.too_large"
-    declared = api.client.post(url, headers={**headers, "Content-Type": "application/pdf",
-                                             "Content-Length": str(6 * 1024 * 1024)},
-                               content=b"%PDF-")
+    declared = api.client.post(
+        url,
+        headers={
+            **headers,
+            "Content-Type": "application/pdf",
+            "Content-Length": str(6 * 1024 * 1024),
+        },
+        content=b"%PDF-",
+    )
     assert declared.status_code == 413
-    exe = api.client.post(url, headers={**headers, "Content-Type": "application/pdf"},
-                          content=b"MZ\x90\x00" + b"\x00" * 100)
+    exe = api.client.post(
+        url,
+        headers={**headers, "Content-Type": "application/pdf"},
+        content=b"MZ\x90\x00" + b"\x00" * 100,
+    )
     assert exe.status_code == 415 and exe.json()["code"] == "evidence.type_not_allowed"
-    lie = api.client.post(url, headers={**headers, "Content-Type": "application/pdf"},
-                          content=PNG)
+    lie = api.client.post(url, headers={**headers, "Content-Type": "application/pdf"}, content=PNG)
     assert lie.status_code == 415 and lie.json()["code"] == "evidence.type_mismatch"
     empty = api.client.post(url, headers={**headers, "Content-Type": "image/png"}, content=b"")
     assert empty.status_code == 422
@@ -168,11 +198,15 @@ def test_evidence_limits_enforced_while_streaming(sqlite_api: Api, tmp_path: Pat
 def test_error_shapes(sqlite_api: Api) -> None:
     c = sqlite_api.client
     nf = c.get("/no/such/route")
-    assert nf.status_code == 404 and nf.json() == {"code": "route.not_found",
-                                                   "message": "no such resource"}
+    assert nf.status_code == 404 and nf.json() == {
+        "code": "route.not_found",
+        "message": "no such resource",
+    }
     na = c.delete("/api/v1/verify")
     assert na.status_code == 405 and na.json()["code"] == "method.not_allowed"
-    bad = c.post("/api/v1/verify", content=b"{not json", headers={"Content-Type": "application/json"})
+    bad = c.post(
+        "/api/v1/verify", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "request.invalid"
     wrong = c.post("/api/v1/verify", json={"credential": 5, "extra": 1})
     assert wrong.status_code == 422 and wrong.json()["code"] == "request.invalid"
@@ -187,11 +221,11 @@ def test_public_endpoints_are_rate_limited(tmp_path: Path) -> None:
     from tests.api.conftest import make_api
 
     settings = Settings(sqlite_path=tmp_path / "r.sqlite", keys_dir=tmp_path / "keys")
-    api, registry = make_api(settings, SimulatedClock(datetime(2024, 3, 1, tzinfo=UTC)),
-                             tmp_path, rate_limit=5)
+    api, registry = make_api(
+        settings, SimulatedClock(datetime(2024, 3, 1, tzinfo=UTC)), tmp_path, rate_limit=5
+    )
     with api.client:
-        codes = [api.client.get("/api/v1/lookup/SIE-44-2024-0000019").status_code
-                 for _ in range(8)]
+        codes = [api.client.get("/api/v1/lookup/SIE-44-2024-0000019").status_code for _ in range(8)]
         assert codes[:5] == [404] * 5 and codes[5:] == [429] * 3
         r = api.client.get("/api/v1/lookup/SIE-44-2024-0000019")
         assert r.json()["code"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1

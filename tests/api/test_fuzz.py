@@ -35,14 +35,24 @@ _CLOCK = SimulatedClock(datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
 _REGISTRY = RegistryApp(_SETTINGS, clock=_CLOCK)
 approved(_REGISTRY, _CLOCK, 1)
 _, TOKEN = UserStore(_REGISTRY.db).create("fuzz-registrar", Role.REGISTRAR)
-APP = create_app(app=_REGISTRY, evidence_dir=_DIR / "evidence",
-                 rate_limit_per_minute=1_000_000, catch_up_interval=0.0)
+APP = create_app(
+    app=_REGISTRY,
+    evidence_dir=_DIR / "evidence",
+    rate_limit_per_minute=1_000_000,
+    catch_up_interval=0.0,
+)
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
-CHECKS: list[Any] = [not_a_server_error, status_code_conformance, content_type_conformance,
-                     response_headers_conformance, response_schema_conformance]
-FUZZ = settings(max_examples=12, deadline=None, derandomize=True,
-                suppress_health_check=list(HealthCheck))
+CHECKS: list[Any] = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+FUZZ = settings(
+    max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 
 
 @schema.include(tag_regex="public|pages|bulk tender check|operations").parametrize()

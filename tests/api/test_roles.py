@@ -25,36 +25,71 @@ RID = "{rid}"
 
 # operation: (method, path, body, roles allowed)
 MATRIX: dict[str, tuple[str, str, dict[str, Any] | None, set[str]]] = {
-    "apply": ("POST", "/api/v1/registrations",
-              {"scheme": "SIE", "personal": {"name": "李四", "id_number": person(7).id_number},
-               "facts": sie_facts()}, {E, RG}),
-    "attach_evidence": ("POST", f"/api/v1/registrations/{RID}/evidence?kind=degree&filename=a.pdf",
-                        None, {E, RG}),
+    "apply": (
+        "POST",
+        "/api/v1/registrations",
+        {
+            "scheme": "SIE",
+            "personal": {"name": "李四", "id_number": person(7).id_number},
+            "facts": sie_facts(),
+        },
+        {E, RG},
+    ),
+    "attach_evidence": (
+        "POST",
+        f"/api/v1/registrations/{RID}/evidence?kind=degree&filename=a.pdf",
+        None,
+        {E, RG},
+    ),
     "submit": ("POST", f"/api/v1/registrations/{RID}/submit", None, {E, RG}),
     "supplement": ("POST", f"/api/v1/registrations/{RID}/supplement", {}, {E, RG}),
     "withdraw": ("POST", f"/api/v1/registrations/{RID}/withdraw", {}, {E, RG}),
-    "record_ce": ("POST", f"/api/v1/registrations/{RID}/ce",
-                  {"hours": 8, "provider": "平台"}, {E, RG}),
+    "record_ce": (
+        "POST",
+        f"/api/v1/registrations/{RID}/ce",
+        {"hours": 8, "provider": "平台"},
+        {E, RG},
+    ),
     "amend": ("POST", f"/api/v1/registrations/{RID}/amend", {"changes": {"skills": "x"}}, {E, RG}),
     "endorse": ("POST", f"/api/v1/registrations/{RID}/endorse", {}, {EM}),
     "decline": ("POST", f"/api/v1/registrations/{RID}/decline", {"reason": "no"}, {EM}),
     "start_review": ("POST", f"/api/v1/registrations/{RID}/review/start", None, {RV, RG}),
     "score": ("POST", f"/api/v1/registrations/{RID}/review/score", {"score": 80}, {RV, RG}),
-    "return": ("POST", f"/api/v1/registrations/{RID}/review/return",
-               {"reason_codes": ["skills.vague"]}, {RV, RG}),
-    "further_verification": ("POST", f"/api/v1/registrations/{RID}/review/further-verification",
-                             {"reason": "check"}, {RV, RG}),
+    "return": (
+        "POST",
+        f"/api/v1/registrations/{RID}/review/return",
+        {"reason_codes": ["skills.vague"]},
+        {RV, RG},
+    ),
+    "further_verification": (
+        "POST",
+        f"/api/v1/registrations/{RID}/review/further-verification",
+        {"reason": "check"},
+        {RV, RG},
+    ),
     "approve": ("POST", f"/api/v1/registrations/{RID}/approve", None, {RV, RG}),
     "reject": ("POST", f"/api/v1/registrations/{RID}/reject", {"reason": "no"}, {RV, RG}),
-    "assessment": ("POST", f"/api/v1/registrations/{RID}/assessments",
-                   {"year": 2023, "passed": True}, {RG}),
-    "suspend": ("POST", f"/api/v1/registrations/{RID}/suspend",
-                {"reason_code": "investigation"}, {RG}),
+    "assessment": (
+        "POST",
+        f"/api/v1/registrations/{RID}/assessments",
+        {"year": 2023, "passed": True},
+        {RG},
+    ),
+    "suspend": (
+        "POST",
+        f"/api/v1/registrations/{RID}/suspend",
+        {"reason_code": "investigation"},
+        {RG},
+    ),
     "reinstate": ("POST", f"/api/v1/registrations/{RID}/reinstate", {"reason": "ok"}, {RG}),
     "revoke": ("POST", f"/api/v1/registrations/{RID}/revoke", {"reason_code": "other"}, {RG}),
     "dishonesty_add": ("POST", f"/api/v1/registrations/{RID}/dishonesty", {"reason": "x"}, {RG}),
-    "dishonesty_lift": ("POST", f"/api/v1/registrations/{RID}/dishonesty/lift",
-                        {"reason": "x"}, {RG}),
+    "dishonesty_lift": (
+        "POST",
+        f"/api/v1/registrations/{RID}/dishonesty/lift",
+        {"reason": "x"},
+        {RG},
+    ),
     "issue_certificate": ("POST", f"/api/v1/registrations/{RID}/certificate", None, {RG}),
     "erase": ("POST", f"/api/v1/registrations/{RID}/erase", None, {RG, AD}),
     "read_registration": ("GET", f"/api/v1/registrations/{RID}", None, ALL),
@@ -136,10 +171,13 @@ def test_invalid_and_revoked_tokens_are_401(sqlite_api: Api) -> None:
 
 def test_engineer_cannot_touch_someone_elses_registration(sqlite_api: Api) -> None:
     other = approved(sqlite_api.registry, sqlite_api.clock, 2)  # owned by engineer-2
-    r = sqlite_api.client.get(f"/api/v1/registrations/{other.registration_id}",
-                              headers=sqlite_api.auth("engineer"))
+    r = sqlite_api.client.get(
+        f"/api/v1/registrations/{other.registration_id}", headers=sqlite_api.auth("engineer")
+    )
     assert r.status_code == 403 and r.json()["code"] == "actor.not_permitted"
-    r = sqlite_api.client.post(f"/api/v1/registrations/{other.registration_id}/ce",
-                               headers=sqlite_api.auth("engineer"),
-                               json={"hours": 5, "provider": "p"})
+    r = sqlite_api.client.post(
+        f"/api/v1/registrations/{other.registration_id}/ce",
+        headers=sqlite_api.auth("engineer"),
+        json={"hours": 5, "provider": "p"},
+    )
     assert r.status_code == 403 and r.json()["code"] == "actor.not_permitted"

@@ -35,8 +35,11 @@ def test_active_credential_reads_valid_with_every_step(api: Api) -> None:
     assert "张*三" in page.text  # masked name, never the full name
     assert "张小三" not in page.text
     assert _steps(page.text) == {
-        "format": "VALID", "signature": "VALID", "issuer_key": "VALID",
-        "status": "VALID", "expiry": "VALID",
+        "format": "VALID",
+        "signature": "VALID",
+        "issuer_key": "VALID",
+        "status": "VALID",
+        "expiry": "VALID",
     }
     api_result = api.client.post("/api/v1/verify", json={"credential": cert["credential"]}).json()
     assert api_result["headline"] == "valid" and api_result["valid_now"] is True
@@ -69,8 +72,15 @@ def test_revoked_after_issue_reads_not_valid_now_with_date(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    ["hello", "ER1:", "ER1:%%%%", "ER1:" + "A" * 5000, "https://evil.example/x?c=1",
-     "ER1:6BF+CYT2" + "\u4e2d" * 3, "\x00\x01"],
+    [
+        "hello",
+        "ER1:",
+        "ER1:%%%%",
+        "ER1:" + "A" * 5000,
+        "https://evil.example/x?c=1",
+        "ER1:6BF+CYT2" + "\u4e2d" * 3,
+        "\x00\x01",
+    ],
 )
 def test_garbage_gets_a_not_genuine_page_never_a_500(sqlite_api: Api, garbage: str) -> None:
     page = sqlite_api.client.get(f"/v?c={quote(garbage, safe='')}")
@@ -86,9 +96,14 @@ def test_forged_credential_signed_by_unknown_key_is_not_genuine(sqlite_api: Api)
     world = build_world(sqlite_api)
     now = sqlite_api.clock.now()
     claims = CredentialClaims(
-        issuer=sqlite_api.settings.issuer, issued_at=now, expires_at=now + timedelta(days=700),
-        registration_number=world.revoked, scheme_code="SIE", certificate_serial="FORGED-1",
-        masked_name="张*三", issuer_region="44",
+        issuer=sqlite_api.settings.issuer,
+        issued_at=now,
+        expires_at=now + timedelta(days=700),
+        registration_number=world.revoked,
+        scheme_code="SIE",
+        certificate_serial="FORGED-1",
+        masked_name="张*三",
+        issuer_region="44",
     )
     forged = issue_credential(claims, SigningKey.generate())
     page = sqlite_api.client.get("/v", params={"c": forged, "lang": "en"})
@@ -98,7 +113,7 @@ def test_forged_credential_signed_by_unknown_key_is_not_genuine(sqlite_api: Api)
     steps = _steps(page.text)
     assert steps["issuer_key"] == "INVALID"
     assert steps["status"] == "COULD_NOT_CHECK"  # no live status shown for a forgery
-    assert 'data-status=' not in page.text
+    assert "data-status=" not in page.text
 
 
 def test_tampered_credential_is_not_genuine(sqlite_api: Api) -> None:
@@ -106,7 +121,7 @@ def test_tampered_credential_is_not_genuine(sqlite_api: Api) -> None:
     cert = sqlite_api.issue(world.active_id)
     text = cert["credential"]
     i = len(text) // 2
-    tampered = text[:i] + ("1" if text[i] != "1" else "2") + text[i + 1:]
+    tampered = text[:i] + ("1" if text[i] != "1" else "2") + text[i + 1 :]
     body = sqlite_api.client.post("/api/v1/verify", json={"credential": tampered}).json()
     assert body["headline"] == "not_genuine"
     assert "INVALID" in {s["result"] for s in body["steps"].values()}
@@ -162,9 +177,19 @@ def test_public_lookup_has_public_fields_only(sqlite_api: Api) -> None:
     assert body["status"] == "suspended" and body["permitted_to_practise"] is False
     assert body["status_reason"] == "investigation"
     assert body["masked_name"] == "张*三"
-    assert set(body) == {"number", "masked_name", "scheme", "status", "permitted_to_practise",
-                         "status_reason", "status_since", "valid_until", "issuer",
-                         "issuer_region", "checked_at"}
+    assert set(body) == {
+        "number",
+        "masked_name",
+        "scheme",
+        "status",
+        "permitted_to_practise",
+        "status_reason",
+        "status_since",
+        "valid_until",
+        "issuer",
+        "issuer_region",
+        "checked_at",
+    }
     text = r.text
     for secret in ("13800138000", "深圳市南山区", "张小三", "eng2@example.cn"):
         assert secret not in text

@@ -36,8 +36,12 @@ from verify_api.deps import ServicesDep, client_ip, rate_limited
 from verify_api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from verify_api.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["bulk tender check"],
-                   dependencies=[Depends(rate_limited())], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["bulk tender check"],
+    dependencies=[Depends(rate_limited())],
+    responses=ERROR_RESPONSES,
+)
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 Format = Literal["json", "csv", "pdf"]
@@ -51,7 +55,8 @@ class BulkIn(BaseModel):
     )
     as_of: date = Field(description="The tender date.", examples=["2026-04-01"])
     bidding_employer_id: str | None = Field(
-        default=None, max_length=100,
+        default=None,
+        max_length=100,
         description="Also confirm each engineer was registered to this employer on as_of.",
         examples=["emp-91440300"],
     )
@@ -65,17 +70,32 @@ BULK_EXAMPLE = {
     "as_of": "2026-04-01",
     "bidding_employer_id": "emp-91440300",
     "summary": {"rows": 1, "pass": 1, "fail": 0, "could_not_check": 0},
-    "rows": [{
-        "index": 0, "input": "SIE-44-2026-0000017", "kind": "number",
-        "number": "SIE-44-2026-0000017", "found": True, "scheme": "SIE",
-        "masked_name": "张*三", "status_on_date": "active", "permitted_on_date": True,
-        "reason_on_date": "approved", "since_on_date": "2026-03-05T09:00:00+00:00",
-        "valid_until_on_date": "2028-03-05", "employer_on_date": "emp-91440300",
-        "registered_to_bidding_employer": True, "status_now": "active",
-        "permitted_now": True, "reason_now": "approved",
-        "since_now": "2026-03-05T09:00:00+00:00", "credential_genuine": None,
-        "credential_reason": None, "verdict": "pass", "problems": [],
-    }],
+    "rows": [
+        {
+            "index": 0,
+            "input": "SIE-44-2026-0000017",
+            "kind": "number",
+            "number": "SIE-44-2026-0000017",
+            "found": True,
+            "scheme": "SIE",
+            "masked_name": "张*三",
+            "status_on_date": "active",
+            "permitted_on_date": True,
+            "reason_on_date": "approved",
+            "since_on_date": "2026-03-05T09:00:00+00:00",
+            "valid_until_on_date": "2028-03-05",
+            "employer_on_date": "emp-91440300",
+            "registered_to_bidding_employer": True,
+            "status_now": "active",
+            "permitted_now": True,
+            "reason_now": "approved",
+            "since_now": "2026-03-05T09:00:00+00:00",
+            "credential_genuine": None,
+            "credential_reason": None,
+            "verdict": "pass",
+            "problems": [],
+        }
+    ],
     "signature": {"alg": "EdDSA", "kid": "q1b3gGmzUhc", "jws": "eyJhbGciOiJFZERTQSJ9..sig"},
 }
 _OUTPUTS: dict[int | str, dict[str, Any]] = {
@@ -113,28 +133,45 @@ def _lookups(services: Services) -> Lookups:
     services.refresh()
     return Lookups(
         status_as_of=services.projections.status_as_of,
-        current=services.projections.by_number,
+        current=lambda number: services.projections.by_number(number),
         check_credential=check_credential,
     )
 
 
-def _run(services: Services, request: Request, items: list[str], as_of: date,
-         employer: str | None, fmt: Format) -> Response:
+def _run(
+    services: Services,
+    request: Request,
+    items: list[str],
+    as_of: date,
+    employer: str | None,
+    fmt: Format,
+) -> Response:
     if len(items) > MAX_ROWS:
-        raise ApiError(413, "bulk.too_many_rows",
-                       f"at most {MAX_ROWS} rows per request, got {len(items)}")
+        raise ApiError(
+            413, "bulk.too_many_rows", f"at most {MAX_ROWS} rows per request, got {len(items)}"
+        )
     wait = services.limiter.take(client_ip(request), len(items) / 50)
     if wait > 0:
-        raise ApiError(429, "rate_limited", "too many rows checked from this address",
-                       headers={"Retry-After": services.limiter.retry_after(wait)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many rows checked from this address",
+            headers={"Retry-After": services.limiter.retry_after(wait)},
+        )
     employer = employer.strip() if employer and employer.strip() else None
     try:
         rows = check_rows(items, as_of, employer, _lookups(services))
     except BulkInputError as exc:
-        raise ApiError(413 if exc.code == "bulk.too_many_rows" else 422, exc.code,
-                       exc.message) from None
-    report = build_report(rows, as_of=as_of, bidding_employer_id=employer,
-                          issuer=services.settings.issuer, checked_at=services.clock.now())
+        raise ApiError(
+            413 if exc.code == "bulk.too_many_rows" else 422, exc.code, exc.message
+        ) from None
+    report = build_report(
+        rows,
+        as_of=as_of,
+        bidding_employer_id=employer,
+        issuer=services.settings.issuer,
+        checked_at=services.clock.now(),
+    )
     try:
         signed = sign_report(services.keys, report)
     except Exception:
@@ -143,18 +180,26 @@ def _run(services: Services, request: Request, items: list[str], as_of: date,
     if fmt == "csv":
         body = report_csv(signed)
         signature = sign_bytes(services.keys, body, "registry-bulk-check+csv")
-        return Response(body, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-            "Registry-Signature": signature["jws"],
-            "Registry-Report-Id": signed["report_id"],
-        })
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.csv"',
+                "Registry-Signature": signature["jws"],
+                "Registry-Report-Id": signed["report_id"],
+            },
+        )
     if fmt == "pdf":
         base = services.settings.public_base_url.rstrip("/")
         pdf = report_pdf(signed, f"{base}/api/v1/bulk-check/verify")
-        return Response(pdf, media_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="{name}.pdf"',
-            "Registry-Report-Id": signed["report_id"],
-        })
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.pdf"',
+                "Registry-Report-Id": signed["report_id"],
+            },
+        )
     return JSONResponse(signed)
 
 
@@ -171,10 +216,12 @@ def _run(services: Services, request: Request, items: list[str], as_of: date,
     ),
     responses=_OUTPUTS,
 )
-def bulk_check(payload: BulkIn, request: Request, services: ServicesDep,
-               format: FormatQuery = "json") -> Response:
-    return _run(services, request, payload.items, payload.as_of,
-                payload.bidding_employer_id, format)
+def bulk_check(
+    payload: BulkIn, request: Request, services: ServicesDep, format: FormatQuery = "json"
+) -> Response:
+    return _run(
+        services, request, payload.items, payload.as_of, payload.bidding_employer_id, format
+    )
 
 
 @router.post(
@@ -196,13 +243,16 @@ async def bulk_check_csv(
 ) -> Response:
     data = await file.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
-        raise ApiError(413, "bulk.file_too_large", f"the CSV file is limited to {MAX_CSV_BYTES} bytes")
+        raise ApiError(
+            413, "bulk.file_too_large", f"the CSV file is limited to {MAX_CSV_BYTES} bytes"
+        )
     try:
         items = parse_csv(data)
     except BulkInputError as exc:
         raise ApiError(422, exc.code, exc.message) from None
-    return await run_in_threadpool(_run, services, request, items, as_of,
-                                   bidding_employer_id, format)
+    return await run_in_threadpool(
+        _run, services, request, items, as_of, bidding_employer_id, format
+    )
 
 
 class SignatureOut(BaseModel):
@@ -216,8 +266,20 @@ class SignatureOut(BaseModel):
     "/bulk-check/verify",
     response_model=SignatureOut,
     summary="Verify a signed bulk check report (as returned by /api/v1/bulk-check)",
-    responses={200: {"content": {"application/json": {"example": {
-        "valid": True, "code": "signature.valid", "kid": "q1b3gGmzUhc", "alg": "EdDSA"}}}}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "valid": True,
+                        "code": "signature.valid",
+                        "kid": "q1b3gGmzUhc",
+                        "alg": "EdDSA",
+                    }
+                }
+            }
+        }
+    },
 )
 def verify_bulk_report(
     report: Annotated[dict[str, Any], Body(examples=[BULK_EXAMPLE])],

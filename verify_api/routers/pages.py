@@ -26,16 +26,29 @@ templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 router = APIRouter(
     tags=["pages"],
     dependencies=[Depends(rate_limited())],
-    responses={429: {"description": "Rate limit exceeded (JSON error body).", "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}},
+    responses={
+        429: {
+            "description": "Rate limit exceeded (JSON error body).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+    },
 )
 
 # Pages accept any input and answer in HTML: nothing here returns a JSON 422.
 LangQuery = Annotated[str | None, Query(description="zh or en (else Accept-Language)")]
-_HTML = {200: {"content": {"text/html": {}}, "description": "An HTML page."}}
-_TONE = {"valid": "good", "lookup_active": "good", "not_valid_now": "bad",
-         "not_genuine": "bad", "not_found": "bad", "lookup_not_active": "bad",
-         "status_unknown": "warn", "unavailable": "warn"}
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "An HTML page."}
+}
+_TONE = {
+    "valid": "good",
+    "lookup_active": "good",
+    "not_valid_now": "bad",
+    "not_genuine": "bad",
+    "not_found": "bad",
+    "lookup_not_active": "bad",
+    "status_unknown": "warn",
+    "unavailable": "warn",
+}
 _MARK = {"good": "✓", "bad": "✗", "warn": "?"}
 
 
@@ -58,10 +71,18 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
         request,
         "verify.html",
         {
-            "t": t, "lang": lang, "other_lang": other,
+            "t": t,
+            "lang": lang,
+            "other_lang": other,
             "switch_url": f"{request.url.path}?{urlencode(params)}",
-            "tone": tone, "mark": _MARK[tone], "scheme_name": scheme_name,
-            "mode": "result", "steps": (), "notes": (), "credential": None, "live": None,
+            "tone": tone,
+            "mark": _MARK[tone],
+            "scheme_name": scheme_name,
+            "mode": "result",
+            "steps": (),
+            "notes": (),
+            "credential": None,
+            "live": None,
             "explain": headline,
             "checked_at": services.clock.now().strftime("%Y-%m-%d %H:%M:%S UTC"),
             **context,
@@ -73,8 +94,9 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
     return response
 
 
-@router.get("/", response_class=HTMLResponse, summary="Home: scan hint and number lookup",
-            responses=_HTML)
+@router.get(
+    "/", response_class=HTMLResponse, summary="Home: scan hint and number lookup", responses=_HTML
+)
 def home(request: Request, services: ServicesDep, lang: LangQuery = None) -> HTMLResponse:
     chosen = choose_language(lang, request.headers.get("accept-language"))
     return _render(request, services, chosen, mode="home")
@@ -104,7 +126,9 @@ def verify_page(
         live_status=services.live_status,
     )
     return _render(
-        request, services, chosen,
+        request,
+        services,
+        chosen,
         headline=outcome.headline,
         live=outcome.live,
         credential=outcome.credential,
@@ -113,8 +137,9 @@ def verify_page(
     )
 
 
-@router.get("/lookup", response_class=HTMLResponse, summary="Look up a number (HTML)",
-            responses=_HTML)
+@router.get(
+    "/lookup", response_class=HTMLResponse, summary="Look up a number (HTML)", responses=_HTML
+)
 def lookup_page(
     request: Request,
     services: ServicesDep,

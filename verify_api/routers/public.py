@@ -16,10 +16,13 @@ from verify_api.deps import ServicesDep, rate_limited
 from verify_api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from verify_api.verification import evaluate
 
-router = APIRouter(tags=["public"], dependencies=[Depends(rate_limited())],
-                   responses=ERROR_RESPONSES)
+router = APIRouter(
+    tags=["public"], dependencies=[Depends(rate_limited())], responses=ERROR_RESPONSES
+)
 
-EXAMPLE_CREDENTIAL = "ER1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA.A5:S9MKN4NOC9D7B:8NHJ5"
+EXAMPLE_CREDENTIAL = (
+    "ER1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA.A5"
+)
 
 
 class VerifyIn(BaseModel):
@@ -40,8 +43,9 @@ class StepOut(BaseModel):
 class LiveOut(BaseModel):
     number: str
     scheme: str
-    status: str = Field(examples=["active"],
-                        description="active, suspended, revoked, expired or unknown")
+    status: str = Field(
+        examples=["active"], description="active, suspended, revoked, expired or unknown"
+    )
     lifecycle_status: str
     permitted_to_practise: bool
     reason: str | None
@@ -80,10 +84,16 @@ VERIFY_EXAMPLE = {
         "expiry": {"result": "VALID", "reason": None},
     },
     "registration": {
-        "number": "SIE-44-2026-0000017", "scheme": "SIE", "status": "revoked",
-        "lifecycle_status": "revoked", "permitted_to_practise": False, "reason": "fraud",
-        "since": "2026-04-02T09:00:00+00:00", "valid_until": "2028-03-05",
-        "masked_name": "张*三", "issuer": "CN-44-REG",
+        "number": "SIE-44-2026-0000017",
+        "scheme": "SIE",
+        "status": "revoked",
+        "lifecycle_status": "revoked",
+        "permitted_to_practise": False,
+        "reason": "fraud",
+        "since": "2026-04-02T09:00:00+00:00",
+        "valid_until": "2028-03-05",
+        "masked_name": "张*三",
+        "issuer": "CN-44-REG",
     },
     "credential": {"registration_number": "SIE-44-2026-0000017", "issuer": "CN-44-REG"},
     "notes": [],
@@ -136,8 +146,12 @@ class LookupOut(BaseModel):
 def lookup(
     number: Annotated[
         str,
-        Path(min_length=5, max_length=40, examples=["SIE-44-2026-0000017"],
-             description="Registration number, e.g. SIE-44-2026-0000017"),
+        Path(
+            min_length=5,
+            max_length=40,
+            examples=["SIE-44-2026-0000017"],
+            description="Registration number, e.g. SIE-44-2026-0000017",
+        ),
     ],
     services: ServicesDep,
 ) -> LookupOut:
@@ -145,8 +159,11 @@ def lookup(
 
     number = number.strip().upper()
     if not is_well_formed(number):
-        raise ApiError(404, "registration_number.malformed",
-                       "not a well-formed registration number (check character mismatch?)")
+        raise ApiError(
+            404,
+            "registration_number.malformed",
+            "not a well-formed registration number (check character mismatch?)",
+        )
     live = services.live_status(number)
     if live is None:
         raise ApiError(404, "registration.not_found", "no registration with this number")
@@ -165,15 +182,27 @@ def lookup(
     )
 
 
-JWKS_EXAMPLE = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
-                          "kid": "q1b3gGmzUhc", "alg": "EdDSA", "use": "sig"}]}
+JWKS_EXAMPLE = {
+    "keys": [
+        {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+            "kid": "q1b3gGmzUhc",
+            "alg": "EdDSA",
+            "use": "sig",
+        }
+    ]
+}
 
 
 @router.get(
     "/.well-known/jwks.json",
     summary="The registry's public signing keys (JWKS)",
-    responses={200: {"content": {"application/json": {"example": JWKS_EXAMPLE}}},
-               503: {"model": ErrorBody, "description": "No keys configured"}},
+    responses={
+        200: {"content": {"application/json": {"example": JWKS_EXAMPLE}}},
+        503: {"model": ErrorBody, "description": "No keys configured"},
+    },
 )
 def jwks(services: ServicesDep) -> JSONResponse:
     try:

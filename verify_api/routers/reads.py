@@ -29,8 +29,18 @@ from verify_api.services import Services
 
 router = APIRouter(prefix="/api/v1", responses=AUTH_RESPONSES)
 RegistrationId = Annotated[UUID, Path(description="The registration's id (a UUID).")]
-_HIDDEN_EVENT_FIELDS = {"personal_data", "id_hmac", "subject_id", "policy", "originator_id",
-                        "originator_version", "timestamp", "actor_id", "actor_role", "at"}
+_HIDDEN_EVENT_FIELDS = {
+    "personal_data",
+    "id_hmac",
+    "subject_id",
+    "policy",
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "actor_id",
+    "actor_role",
+    "at",
+}
 
 
 @router.get("/me", response_model=WhoAmI, tags=["registry"], summary="Who the token belongs to")
@@ -66,8 +76,13 @@ def search(
         employer_id = actor.id
     services.refresh(force=True)
     views = services.projections.search(
-        number=number, employer_id=employer_id, status=status, scheme=scheme,
-        expiring_within_days=expiring_within_days, limit=limit, offset=offset,
+        number=number,
+        employer_id=employer_id,
+        status=status,
+        scheme=scheme,
+        expiring_within_days=expiring_within_days,
+        limit=limit,
+        offset=offset,
     )
     return [v.as_dict() for v in views]
 
@@ -102,17 +117,18 @@ def events(
     services.registry.get(registration_id)  # 404 for unknown ids and non-registrations
     out = []
     for event in services.registry.repository.event_store.get(registration_id):
-        data = {
-            k: _plain(v) for k, v in vars(event).items() if k not in _HIDDEN_EVENT_FIELDS
-        }
-        out.append(EventOut(
-            version=event.originator_version,
-            type=type(event).__qualname__.split(".")[-1],
-            at=getattr(event, "at", event.timestamp),
-            actor_id=str(getattr(event, "actor_id", "")),
-            actor_role=str(getattr(event, "actor_role", "")),
-            data=data,
-        ))
+        data = {k: _plain(v) for k, v in vars(event).items() if k not in _HIDDEN_EVENT_FIELDS}
+        at: datetime = getattr(event, "at", None) or getattr(event, "timestamp")  # noqa: B009
+        out.append(
+            EventOut(
+                version=event.originator_version,
+                type=type(event).__qualname__.split(".")[-1],
+                at=at,
+                actor_id=str(getattr(event, "actor_id", "")),
+                actor_role=str(getattr(event, "actor_role", "")),
+                data=data,
+            )
+        )
     return out
 
 
@@ -169,28 +185,42 @@ def issue_certificate(
         raise ApiError(503, "keys.unavailable", "the signing key is not available") from None
     serial = _serial(registration_id, actor, idempotency_key, now)
     claims = CredentialClaims(
-        issuer=services.settings.issuer, issued_at=now, expires_at=expires_at,
-        registration_number=reg.number, scheme_code=reg.scheme, certificate_serial=serial,
-        masked_name=masked, issuer_region=services.settings.issuer_region,
+        issuer=services.settings.issuer,
+        issued_at=now,
+        expires_at=expires_at,
+        registration_number=reg.number,
+        scheme_code=reg.scheme,
+        certificate_serial=serial,
+        masked_name=masked,
+        issuer_region=services.settings.issuer_region,
     )
     credential = services.archive.put_if_absent(
         serial, str(registration_id), issue_credential(claims, key), now
     )
     try:
         result = services.registry.record_certificate(
-            registration_id, actor, serial, key.kid_hex, expires_at,
-            idempotency_key=idempotency_key, expected_version=expected_version,
+            registration_id,
+            actor,
+            serial,
+            key.kid_hex,
+            expires_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
         )
     except Exception:
-        if not any(c["serial"] == serial for c in services.registry.get(registration_id)
-                   .certificates):
+        if not any(
+            c["serial"] == serial for c in services.registry.get(registration_id).certificates
+        ):
             services.archive.delete(serial)
         raise
     services.refresh(force=True)
     response.headers["ETag"] = f'"{result.version}"'
     out = CommandOut.of(result)
     return CertificateOut(
-        **out.model_dump(), serial=serial, kid=key.kid_hex, expires_at=expires_at,
+        **out.model_dump(),
+        serial=serial,
+        kid=key.kid_hex,
+        expires_at=expires_at,
         credential=credential,
         url=credential_url(services.settings.public_base_url, credential),
     )
@@ -203,8 +233,16 @@ _DOWNLOAD_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "applicati
     "/registrations/{registration_id}/certificate",
     tags=["engineer"],
     summary="Download the latest certificate: credential JSON, QR PNG/SVG or printable PDF",
-    responses={200: {"content": {"application/json": {}, "image/png": {},
-                                 "image/svg+xml": {}, "application/pdf": {}}}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "image/png": {},
+                "image/svg+xml": {},
+                "application/pdf": {},
+            }
+        }
+    },
 )
 def download_certificate(
     registration_id: RegistrationId,
@@ -230,19 +268,28 @@ def download_certificate(
     else:
         import json
 
-        return Response(json.dumps({
-            "serial": latest["serial"], "credential": credential,
-            "url": credential_url(base, credential),
-            "expires_at": str(latest.get("expires_at")),
-        }), media_type="application/json")
-    return Response(body, media_type=_DOWNLOAD_TYPES[format], headers={
-        "Content-Disposition":
-            f'attachment; filename="{reg.number}-{latest["serial"]}.{format}"',
-    })
+        return Response(
+            json.dumps(
+                {
+                    "serial": latest["serial"],
+                    "credential": credential,
+                    "url": credential_url(base, credential),
+                    "expires_at": str(latest.get("expires_at")),
+                }
+            ),
+            media_type="application/json",
+        )
+    filename = f"{reg.number}-{latest['serial']}.{format}"
+    return Response(
+        body,
+        media_type=_DOWNLOAD_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
-def _certificate_pdf(services: Services, reg: Any, latest: dict[str, Any],
-                     credential: str) -> bytes:
+def _certificate_pdf(
+    services: Services, reg: Any, latest: dict[str, Any], credential: str
+) -> bytes:
     data = None if reg.personal_data_erased else services.registry.personal_data(reg)
     policy = services.registry.policy(reg.scheme)
     expires = latest.get("expires_at")

@@ -6,7 +6,6 @@ Each command route takes the caller's `Actor` from the role matrix dependency, h
 the ETag). The domain re-checks ownership and roles; its refusals keep their stable codes.
 """
 
-
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -61,7 +60,10 @@ def _options(key: str | None, version: int | None) -> dict[str, Any]:
 
 def _personal(data: Any) -> PersonalData:
     return PersonalData(
-        name=data.name, id_number=data.id_number, phone=data.phone, email=data.email,
+        name=data.name,
+        id_number=data.id_number,
+        phone=data.phone,
+        email=data.email,
         address=data.address,
     )
 
@@ -91,7 +93,10 @@ def _command(
             expected_version: ExpectedVersion = None,
         ) -> CommandOut:
             result = call(
-                services, registration_id, actor, None,
+                services,
+                registration_id,
+                actor,
+                None,
                 _options(idempotency_key, expected_version),
             )
             return _done(services, response, result)
@@ -109,7 +114,10 @@ def _command(
             expected_version: ExpectedVersion = None,
         ) -> CommandOut:
             result = call(
-                services, registration_id, actor, payload,
+                services,
+                registration_id,
+                actor,
+                payload,
                 _options(idempotency_key, expected_version),
             )
             return _done(services, response, result)
@@ -153,7 +161,10 @@ def apply(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandOut:
     result = services.registry.apply(
-        actor, payload.scheme, _personal(payload.personal), payload.facts,
+        actor,
+        payload.scheme,
+        _personal(payload.personal),
+        payload.facts,
         idempotency_key=idempotency_key,
     )
     response.headers["Location"] = f"/api/v1/registrations/{result.registration_id}"
@@ -214,7 +225,10 @@ async def attach_evidence(
         raise ApiError(exc.status, exc.code, exc.message) from None
     ref = EvidenceRef(stored.sha256, stored.media_type, stored.size, kind, filename)
     result = await run_in_threadpool(
-        services.registry.attach_evidence, registration_id, actor, ref,
+        services.registry.attach_evidence,
+        registration_id,
+        actor,
+        ref,
         **_options(idempotency_key, expected_version),
     )
     out = _done(services, response, result)
@@ -225,53 +239,138 @@ async def attach_evidence(
 
 # ------------------------------------------------------------------------ commands
 
-_command("submit", "submit", "Submit the application for review",
-         lambda s, i, a, b, o: s.registry.submit(i, a, **o))
-_command("endorse", "endorse", "Employer preliminary review passed (单位初审)",
-         lambda s, i, a, b, o: s.registry.endorse(i, a, b.note, **o), NoteIn)
-_command("decline", "decline", "Employer does not confirm the application",
-         lambda s, i, a, b, o: s.registry.decline(i, a, b.reason, **o), ReasonIn)
-_command("start_review", "review/start", "Start the expert review",
-         lambda s, i, a, b, o: s.registry.start_review(i, a, **o))
-_command("score", "review/score", "Record the expert review score",
-         lambda s, i, a, b, o: s.registry.record_expert_score(i, a, b.score, b.method, **o),
-         ScoreIn)
-_command("return", "review/return", "Return for supplement with reason codes",
-         lambda s, i, a, b, o: s.registry.return_for_supplement(
-             i, a, b.reason_codes, b.note, **o), ReturnIn)
-_command("further_verification", "review/further-verification",
-         "Put under further verification (extends the SLA)",
-         lambda s, i, a, b, o: s.registry.request_further_verification(i, a, b.reason, **o),
-         ReasonIn)
-_command("supplement", "supplement", "Answer a return-for-supplement request",
-         lambda s, i, a, b, o: s.registry.provide_supplement(i, a, b.facts, **o), SupplementIn)
-_command("approve", "approve", "Approve (allocates the registration number)",
-         lambda s, i, a, b, o: s.registry.approve(i, a, **o))
-_command("reject", "reject", "Reject the application",
-         lambda s, i, a, b, o: s.registry.reject(i, a, b.reason, **o), ReasonIn)
-_command("withdraw", "withdraw", "Withdraw an application that is not yet approved",
-         lambda s, i, a, b, o: s.registry.withdraw(i, a, b.reason, **o), OptionalReasonIn)
-_command("record_ce", "ce", "Log continuing-education hours",
-         lambda s, i, a, b, o: s.registry.record_ce(i, a, b.hours, b.provider, b.course, **o),
-         CeIn)
-_command("assessment", "assessments", "Record an annual assessment",
-         lambda s, i, a, b, o: s.registry.record_annual_assessment(
-             i, a, b.year, b.passed, b.note, **o), AssessmentIn)
-_command("suspend", "suspend", "Suspend an active registration",
-         lambda s, i, a, b, o: s.registry.suspend(i, a, b.reason_code, b.reason, **o),
-         CodedReasonIn)
-_command("reinstate", "reinstate", "Reinstate a suspended or lapsed registration",
-         lambda s, i, a, b, o: s.registry.reinstate(i, a, b.reason, **o), ReasonIn)
-_command("revoke", "revoke", "Revoke a registration (fraud/forgery also lists as dishonest)",
-         lambda s, i, a, b, o: s.registry.revoke(i, a, b.reason_code, b.reason, **o),
-         CodedReasonIn)
-_command("dishonesty_add", "dishonesty", "Add to the dishonesty list (失信名单)",
-         lambda s, i, a, b, o: s.registry.list_as_dishonest(i, a, b.reason, **o), ReasonIn)
-_command("dishonesty_lift", "dishonesty/lift", "Lift a dishonesty listing",
-         lambda s, i, a, b, o: s.registry.lift_dishonesty(i, a, b.reason, **o), ReasonIn)
-_command("amend", "amend", "Amend details (never the ID number)",
-         lambda s, i, a, b, o: s.registry.amend(
-             i, a, b.changes, _personal(b.personal) if b.personal else None, **o), AmendIn)
+_command(
+    "submit",
+    "submit",
+    "Submit the application for review",
+    lambda s, i, a, b, o: s.registry.submit(i, a, **o),
+)
+_command(
+    "endorse",
+    "endorse",
+    "Employer preliminary review passed (单位初审)",
+    lambda s, i, a, b, o: s.registry.endorse(i, a, b.note, **o),
+    NoteIn,
+)
+_command(
+    "decline",
+    "decline",
+    "Employer does not confirm the application",
+    lambda s, i, a, b, o: s.registry.decline(i, a, b.reason, **o),
+    ReasonIn,
+)
+_command(
+    "start_review",
+    "review/start",
+    "Start the expert review",
+    lambda s, i, a, b, o: s.registry.start_review(i, a, **o),
+)
+_command(
+    "score",
+    "review/score",
+    "Record the expert review score",
+    lambda s, i, a, b, o: s.registry.record_expert_score(i, a, b.score, b.method, **o),
+    ScoreIn,
+)
+_command(
+    "return",
+    "review/return",
+    "Return for supplement with reason codes",
+    lambda s, i, a, b, o: s.registry.return_for_supplement(i, a, b.reason_codes, b.note, **o),
+    ReturnIn,
+)
+_command(
+    "further_verification",
+    "review/further-verification",
+    "Put under further verification (extends the SLA)",
+    lambda s, i, a, b, o: s.registry.request_further_verification(i, a, b.reason, **o),
+    ReasonIn,
+)
+_command(
+    "supplement",
+    "supplement",
+    "Answer a return-for-supplement request",
+    lambda s, i, a, b, o: s.registry.provide_supplement(i, a, b.facts, **o),
+    SupplementIn,
+)
+_command(
+    "approve",
+    "approve",
+    "Approve (allocates the registration number)",
+    lambda s, i, a, b, o: s.registry.approve(i, a, **o),
+)
+_command(
+    "reject",
+    "reject",
+    "Reject the application",
+    lambda s, i, a, b, o: s.registry.reject(i, a, b.reason, **o),
+    ReasonIn,
+)
+_command(
+    "withdraw",
+    "withdraw",
+    "Withdraw an application that is not yet approved",
+    lambda s, i, a, b, o: s.registry.withdraw(i, a, b.reason, **o),
+    OptionalReasonIn,
+)
+_command(
+    "record_ce",
+    "ce",
+    "Log continuing-education hours",
+    lambda s, i, a, b, o: s.registry.record_ce(i, a, b.hours, b.provider, b.course, **o),
+    CeIn,
+)
+_command(
+    "assessment",
+    "assessments",
+    "Record an annual assessment",
+    lambda s, i, a, b, o: s.registry.record_annual_assessment(i, a, b.year, b.passed, b.note, **o),
+    AssessmentIn,
+)
+_command(
+    "suspend",
+    "suspend",
+    "Suspend an active registration",
+    lambda s, i, a, b, o: s.registry.suspend(i, a, b.reason_code, b.reason, **o),
+    CodedReasonIn,
+)
+_command(
+    "reinstate",
+    "reinstate",
+    "Reinstate a suspended or lapsed registration",
+    lambda s, i, a, b, o: s.registry.reinstate(i, a, b.reason, **o),
+    ReasonIn,
+)
+_command(
+    "revoke",
+    "revoke",
+    "Revoke a registration (fraud/forgery also lists as dishonest)",
+    lambda s, i, a, b, o: s.registry.revoke(i, a, b.reason_code, b.reason, **o),
+    CodedReasonIn,
+)
+_command(
+    "dishonesty_add",
+    "dishonesty",
+    "Add to the dishonesty list (失信名单)",
+    lambda s, i, a, b, o: s.registry.list_as_dishonest(i, a, b.reason, **o),
+    ReasonIn,
+)
+_command(
+    "dishonesty_lift",
+    "dishonesty/lift",
+    "Lift a dishonesty listing",
+    lambda s, i, a, b, o: s.registry.lift_dishonesty(i, a, b.reason, **o),
+    ReasonIn,
+)
+_command(
+    "amend",
+    "amend",
+    "Amend details (never the ID number)",
+    lambda s, i, a, b, o: s.registry.amend(
+        i, a, b.changes, _personal(b.personal) if b.personal else None, **o
+    ),
+    AmendIn,
+)
 
 
 def _erase(s: Services, i: UUID, a: Actor, b: Any, o: dict[str, Any]) -> CommandResult:
@@ -311,8 +410,11 @@ def registration_view(services: Services, reg: Registration, actor: Actor) -> Re
             Role.REGISTRAR
         }:
             personal = {
-                "name": data.name, "id_number": data.id_number, "phone": data.phone,
-                "email": data.email, "address": data.address,
+                "name": data.name,
+                "id_number": data.id_number,
+                "phone": data.phone,
+                "email": data.email,
+                "address": data.address,
             }
     return RegistrationOut(
         registration_id=str(reg.id),
@@ -329,12 +431,14 @@ def registration_view(services: Services, reg: Registration, actor: Actor) -> Re
         expert_score=reg.expert_score,
         return_reasons=list(reg.return_reasons),
         evidence=list(reg.evidence),
-        certificates=[
-            {**c, "expires_at": str(c.get("expires_at"))} for c in reg.certificates
-        ],
+        certificates=[{**c, "expires_at": str(c.get("expires_at"))} for c in reg.certificates],
         timeline=[
-            {"at": p.at.isoformat(), "status": p.status.value, "reason_code": p.reason_code,
-             "valid_until": p.valid_until.isoformat() if p.valid_until else None}
+            {
+                "at": p.at.isoformat(),
+                "status": p.status.value,
+                "reason_code": p.reason_code,
+                "valid_until": p.valid_until.isoformat() if p.valid_until else None,
+            }
             for p in reg.timeline
         ],
         facts=reg.facts_data,
