@@ -312,7 +312,8 @@ class Folder:
     def _on_SupplementProvided(self, nid: int, state: RegState, at: str, event: Any) -> None:
         self._facts(state, at, event.facts)
         state.submitted_at = at
-        self._move(state, at, Status.UNDER_REVIEW, "supplement.provided")
+        to_status = Status(getattr(event, "to_status", Status.UNDER_REVIEW.value))
+        self._move(state, at, to_status, "supplement.provided")
 
     def _on_FurtherVerificationRequested(
         self, nid: int, state: RegState, at: str, event: Any
