@@ -22,6 +22,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "explain.status_unknown": "签名真实，但当前无法获取登记状态；"
         "不能据此认定未被撤销。请稍后重试。",
         "explain.not_found": "登记簿中没有该编号。请核对编号。",
+        "explain.lookup_active": "登记簿显示该登记当前有效。",
+        "explain.lookup_not_active": "登记簿显示该登记当前不能执业，原因与日期见下。",
         "status.active": "有效",
         "status.suspended": "已暂停",
         "status.revoked": "已撤销",
@@ -75,6 +77,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "explain.status_unknown": "The signature is genuine but the live status could not "
         "be fetched; this is NOT a statement that it is not revoked. Try again later.",
         "explain.not_found": "The register has no such number. Check the number.",
+        "explain.lookup_active": "The register shows this registration as active.",
+        "explain.lookup_not_active": "The register shows no right to practise now; the "
+        "reason and date are below.",
         "status.active": "Active",
         "status.suspended": "Suspended",
         "status.revoked": "Revoked",

@@ -159,5 +159,4 @@ def lookup_page(
     if live is None:
         return _render(request, services, chosen, headline="not_found")
     headline = "lookup_active" if live.permitted_to_practise else "lookup_not_active"
-    explain = "valid" if live.permitted_to_practise else "not_valid_now"
-    return _render(request, services, chosen, headline=headline, explain=explain, live=live)
+    return _render(request, services, chosen, headline=headline, live=live)
