@@ -20,9 +20,7 @@ from typing import Any
 
 from registry.audit.merkle import leaf_hash
 
-EVENT_KEYS = frozenset(
-    {"notification_id", "originator_id", "originator_version", "topic", "state"}
-)
+EVENT_KEYS = frozenset({"notification_id", "originator_id", "originator_version", "topic", "state"})
 
 
 class CanonicalFormError(ValueError):
@@ -32,8 +30,9 @@ class CanonicalFormError(ValueError):
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8, no NaN/Infinity: one byte string per JSON value."""
     try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
     except ValueError as exc:
         raise CanonicalFormError(f"value has no canonical JSON form: {exc}") from None
     return text.encode("utf-8")

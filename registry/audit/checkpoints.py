@@ -263,4 +263,4 @@ def _nothing_new(latest: IndexedCheckpoint, size: int) -> bool:
     return latest.leaf_index == latest.tree_size and size == latest.tree_size + 1
 
 
-assert CHECKPOINT_TOPIC == f"{__name__}:AuditCheckpoint.Signed"
+assert f"{__name__}:AuditCheckpoint.Signed" == CHECKPOINT_TOPIC

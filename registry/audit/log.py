@@ -50,7 +50,7 @@ _DDL = (
 )
 
 
-class AuditLogError(RuntimeError):
+class AuditLogError(ValueError):
     """The audit tables disagree with the event log or with the question asked."""
 
 
@@ -128,7 +128,7 @@ class AuditLog:
         return sql.replace("?", "%s") if self.dialect == "postgres" else sql
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self._raw.execute(self._sql(sql), tuple(params))  # type: ignore[arg-type]
+        cursor = self._raw.execute(self._sql(sql), tuple(params))
         if cursor.description is None:
             return []
         return [tuple(row) for row in cursor.fetchall()]
@@ -316,9 +316,11 @@ class AuditLog:
                 f" FROM audit_leaves WHERE {where}",
                 params,
             )
-        return LeafRef(int(rows[0][0]), int(rows[0][1]), str(rows[0][2]), int(rows[0][3])) if (
-            rows
-        ) else None
+        return (
+            LeafRef(int(rows[0][0]), int(rows[0][1]), str(rows[0][2]), int(rows[0][3]))
+            if (rows)
+            else None
+        )
 
     def leaf_for_notification(self, notification_id: int) -> LeafRef | None:
         return self._leaf_where("notification_id = ?", (notification_id,))

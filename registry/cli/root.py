@@ -20,6 +20,7 @@ _COMMAND_MODULES = [
     "registry.cli.core",
     "registry.cli.users",
     "registry.cli.serve",
+    "registry.cli.audit",
 ]
 
 for _name in _COMMAND_MODULES:

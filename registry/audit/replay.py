@@ -1,0 +1,266 @@
+"""Independent replay: every registration's standing on given dates, from the export alone.
+
+Why a second, separate fold: the live read models (`projections/`) and this module both turn
+the same events into statuses. They share no code — this file imports only the standard
+library: no `eventsourcing`, no `domain`, no `projections`, no database — and it reads the raw
+event JSON of the export, not typed event objects. A bug in either fold therefore shows up as
+a difference when `registry audit replay --compare` puts them side by side.
+
+The rules folded here are the ones SPEC §4 states and docs/AUDIT.md lists, event by event
+(topic ``domain.registration:Registration.<Name>``); events of other aggregates are skipped.
+Memory: one small record per registration plus one standing per requested date — the timeline
+itself is never kept, so a history of millions of events replays in a single pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+REGISTRATION_TOPIC = "domain.registration:Registration."
+REREVIEW = frozenset({"under_review", "returned_for_supplement", "further_verification"})
+LAPSED = "validity.lapsed"
+
+# Event name -> (new status or None to keep, fixed reason code or None to take from the event).
+_MOVES: dict[str, tuple[str | None, str | None]] = {
+    "Submitted": ("submitted", "submitted"),
+    "EmployerEndorsed": ("employer_endorsed", "employer.endorsed"),
+    "EmployerDeclined": ("returned_for_supplement", "employer.declined"),
+    "ReviewStarted": ("under_review", "review.started"),
+    "ReturnedForSupplement": ("returned_for_supplement", None),
+    "SupplementProvided": ("under_review", "supplement.provided"),
+    "FurtherVerificationRequested": ("further_verification", "further_verification"),
+    "Approved": ("active", "approved"),
+    "AmendmentApproved": ("active", "amendment.approved"),
+    "Rejected": ("rejected", "rejected"),
+    "Withdrawn": ("withdrawn", "withdrawn"),
+    "Suspended": ("suspended", None),
+    "Reinstated": ("active", "reinstated"),
+    "Revoked": ("revoked", None),
+}
+_NO_STATUS_CHANGE = frozenset(
+    {
+        "EvidenceAttached",
+        "ExpertReviewScored",
+        "AnnualAssessmentRecorded",
+        "DishonestyListed",
+        "DishonestyLifted",
+        "CertificateIssued",
+        "PersonalDataErased",
+    }
+)
+
+
+class ReplayError(ValueError):
+    """The export does not fold: bad JSON, a version gap, or an unknown registration event."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """A registration's lifecycle from ``at`` on: what `Registration.status_at` walks."""
+
+    at: datetime
+    status: str
+    reason: str
+    valid_until: date | None
+    numbered: bool
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The standing on one day (through 23:59:59.999999 UTC), as a tender officer sees it."""
+
+    status: str
+    """Public status: not_registered until first approval, then active/expired/suspended/…"""
+    lifecycle_status: str
+    reason_code: str | None
+    since: datetime | None
+    valid_until: date | None
+
+    @property
+    def permitted_to_practise(self) -> bool:
+        return self.status == "active"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "lifecycle_status": self.lifecycle_status,
+            "permitted_to_practise": self.permitted_to_practise,
+            "reason_code": self.reason_code,
+            "since": self.since.isoformat() if self.since else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+        }
+
+
+def standing_on(point: Point, on: date) -> Standing:
+    """Expiry is a function of time: a practising registration past its validity has lapsed."""
+    practising = point.status == "active" or (point.numbered and point.status in REREVIEW)
+    lapsed = practising and point.valid_until is not None and on > point.valid_until
+    lifecycle = "expired" if lapsed and point.status == "active" else point.status
+    if not point.numbered:
+        return Standing("not_registered", lifecycle, None, None, None)
+    public = "expired" if lapsed else "active" if practising else point.status
+    if lapsed and point.valid_until is not None:
+        lapse = datetime.combine(point.valid_until + timedelta(days=1), time.min, tzinfo=UTC)
+        return Standing(public, lifecycle, LAPSED, lapse, point.valid_until)
+    return Standing(public, lifecycle, point.reason, point.at, point.valid_until)
+
+
+@dataclass
+class Registration:
+    """What the fold keeps per registration: the latest point and one point per date asked."""
+
+    registration_id: str
+    scheme: str
+    version: int
+    point: Point
+    number: str | None = None
+    dishonest: bool = False
+    on: dict[date, Point] = field(default_factory=dict)
+
+    def standing(self, day: date) -> Standing | None:
+        point = self.on.get(day)
+        return None if point is None else standing_on(point, day)
+
+
+@dataclass
+class ReplayResult:
+    dates: tuple[date, ...]
+    registrations: dict[str, Registration]
+    events: int = 0
+    registration_events: int = 0
+
+
+def _moment(value: Any) -> datetime:
+    """eventsourcing's JSON transcoding of a datetime: {"_type_": "datetime_iso", "_data_": …}."""
+    if isinstance(value, dict) and value.get("_type_") == "datetime_iso":
+        value = value.get("_data_")
+    if not isinstance(value, str):
+        raise ReplayError(f"expected a timestamp, got {value!r}")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ReplayError(f"timestamp {value!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None else date.fromisoformat(str(value))
+
+
+class Replayer:
+    """Folds canonical events (export order) into `Registration` records."""
+
+    def __init__(self, dates: Sequence[date]) -> None:
+        self.dates = tuple(sorted(set(dates)))
+        self.result = ReplayResult(self.dates, {})
+
+    def add_line(self, raw: bytes | str) -> None:
+        try:
+            line = json.loads(raw)
+            event = line["event"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReplayError(f"line {self.result.events}: not an export line ({exc})") from None
+        self.add(event)
+
+    def add(self, event: dict[str, Any]) -> None:
+        self.result.events += 1
+        topic = str(event.get("topic", ""))
+        if not topic.startswith(REGISTRATION_TOPIC):
+            return
+        self.result.registration_events += 1
+        name = topic[len(REGISTRATION_TOPIC) :]
+        rid = str(event["originator_id"])
+        version = int(event["originator_version"])
+        state: dict[str, Any] = event["state"]
+        at = _moment(state["at"])
+        registrations = self.result.registrations
+        if name == "Drafted":
+            if rid in registrations or version != 1:
+                raise ReplayError(f"registration {rid} drafted twice or not at version 1")
+            reg = Registration(
+                rid, str(state["scheme"]), 1, Point(at, "draft", "drafted", None, False)
+            )
+            registrations[rid] = reg
+            self._record(reg)
+            return
+        reg_or_none = registrations.get(rid)
+        if reg_or_none is None:
+            raise ReplayError(f"{name} for registration {rid}, which was never drafted")
+        reg = reg_or_none
+        if version != reg.version + 1:
+            raise ReplayError(f"registration {rid}: version {version} follows {reg.version}")
+        reg.version = version
+        self._apply(reg, name, state, at)
+        self._record(reg)
+
+    def _apply(self, reg: Registration, name: str, state: dict[str, Any], at: datetime) -> None:
+        current = reg.point
+        if name in _MOVES:
+            status, reason = _MOVES[name]
+            valid_until = current.valid_until
+            if name == "Approved":
+                reg.number = str(state["number"])
+                valid_until = _day(state["valid_until"])
+            elif name == "Reinstated" and state.get("valid_until") is not None:
+                valid_until = _day(state["valid_until"])
+            elif name == "SupplementProvided" and state.get("to_status"):
+                status = str(state["to_status"])  # back to the employer, or on to review
+            if reason is None:
+                codes = state.get("reason_codes")
+                reason = str(codes[0]) if codes else str(state["reason_code"])
+            reg.point = Point(
+                at, status or current.status, reason, valid_until, reg.number is not None
+            )
+        elif name == "ContinuingEducationRecorded":
+            renewed = _day(state.get("valid_until"))
+            if (
+                renewed is not None
+                and current.valid_until is not None
+                and (renewed != current.valid_until)
+            ):
+                reg.point = Point(at, current.status, "ce.renewed", renewed, current.numbered)
+        elif name == "CeComplianceReviewed":
+            reason = "ce.review_passed" if state["passed"] else "ce.review_failed"
+            reg.point = Point(
+                at, current.status, reason, _day(state["valid_until"]), current.numbered
+            )
+        elif name == "Amended":
+            if state.get("rereview"):
+                reg.point = Point(
+                    at, "under_review", "amendment.rereview", current.valid_until, current.numbered
+                )
+        elif name in _NO_STATUS_CHANGE:
+            if name == "DishonestyListed":
+                reg.dishonest = True
+            elif name == "DishonestyLifted":
+                reg.dishonest = False
+        else:
+            raise ReplayError(f"no replay rule for Registration.{name}")
+
+    def _record(self, reg: Registration) -> None:
+        """Remember the point in force at the end of each requested day the event precedes."""
+        day = reg.point.at.date()
+        for wanted in self.dates:
+            if day <= wanted:
+                reg.on[wanted] = reg.point
+
+
+def replay(
+    lines: Iterable[bytes | str],
+    dates: Sequence[date],
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Fold the export's lines; standings are answered for ``dates`` only."""
+    replayer = Replayer(dates)
+    count = 0
+    for raw in lines:
+        replayer.add_line(raw)
+        count += 1
+        if progress is not None and count % 10_000 == 0:
+            progress(10_000)
+    if progress is not None:
+        progress(count % 10_000)
+    return replayer.result
