@@ -26,7 +26,7 @@ from registry.runtime import open_app, open_projections
 from verify_api.errors import ErrorBody, install_error_handlers
 from verify_api.evidence import EvidenceStore
 from verify_api.ratelimit import RateLimiter
-from verify_api.routers import bulk, pages, public, reads, registry
+from verify_api.routers import audit, bulk, pages, public, reads, registry
 from verify_api.services import CredentialArchive, Services
 
 log = logging.getLogger("verify_api")
@@ -144,6 +144,7 @@ def create_app(
     api.include_router(bulk.router)
     api.include_router(registry.router)
     api.include_router(reads.router)
+    api.include_router(audit.router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @api.get("/healthz", tags=["operations"], summary="The process is up")
