@@ -1,0 +1,65 @@
+"""Shared builders for the audit tests (no tests here): a small registry with its audit tree."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from registry.application import RegistryApp
+from registry.audit.checkpoints import Checkpoint, Checkpointer
+from registry.audit.export import export_history
+from registry.audit.log import AuditLog
+from registry.clock import SimulatedClock
+from registry.config import Settings
+from registry.credentials.keystore import KeyStore
+from registry.credentials.truststore import TrustStore
+from tests.builders import REGISTRAR, approved
+
+
+@dataclass
+class World:
+    app: RegistryApp
+    audit: AuditLog
+    keys: KeyStore
+    clock: SimulatedClock
+
+    @property
+    def checkpointer(self) -> Checkpointer:
+        return Checkpointer(self.audit, self.keys)
+
+    def trust(self) -> TrustStore:
+        return TrustStore.from_jwks(self.keys.export_jwks())
+
+    def export(self, size: int | None = None) -> list[bytes]:
+        buffer = io.BytesIO()
+        export_history(self.audit, buffer, size=size)
+        return buffer.getvalue().splitlines(keepends=True)
+
+    def checkpoint(self) -> Checkpoint:
+        return self.checkpointer.make()[0]
+
+
+def populate(world: World, engineers: int = 4) -> None:
+    """A few lifecycles: approvals, a suspension, a revocation with dishonesty listing."""
+    results = [approved(world.app, world.clock, n) for n in range(1, engineers + 1)]
+    world.clock.advance(timedelta(days=20))
+    world.app.suspend(results[1].registration_id, REGISTRAR, "investigation", "complaint")
+    world.app.revoke(results[2].registration_id, REGISTRAR, "fraud", "forged diploma")
+    world.clock.advance(timedelta(days=3))
+
+
+@contextmanager
+def world_on(settings: Settings, clock: SimulatedClock) -> Iterator[World]:
+    keys = KeyStore(settings.keys_dir)
+    keys.generate()
+    app = RegistryApp(settings, clock=clock)
+    audit = AuditLog(app)
+    audit.follow()
+    try:
+        yield World(app, audit, keys, clock)
+    finally:
+        audit.close()
+        app.close()
