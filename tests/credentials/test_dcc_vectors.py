@@ -1,15 +1,26 @@
 """Conformance: the EU DCC test vectors, run through `registry verify` as a user would.
 
-Vectors are found under ``../shared/dcc-testdata`` (relative to the repo) or
-``$DCC_TESTDATA_DIR``; each JSON file with TESTCTX and EXPECTEDRESULTS is one vector. We
-check every EXPECTEDRESULTS key that maps to one of our steps; a key absent is not tested.
+Vectors come from two places, both always run:
+
+- ``../shared/dcc-testdata`` (relative to the repo), or ``$DCC_TESTDATA_DIR`` instead, e.g. a
+  local copy of the full public set;
+- ``tests/credentials/dcc_extra``: a few committed vectors for cases the shared ten do not
+  cover (see its SOURCE.md).
+
+Each JSON file with TESTCTX and EXPECTEDRESULTS is one vector. We check every EXPECTEDRESULTS
+key that maps to one of our steps; a key absent is not tested. An expected ``false`` is met
+when the verifier stops with an INVALID step at or before the mapped step(s): a credential
+that cannot even be decoded is certainly not verified. Without a VALIDATIONCLOCK there is no
+clock to check expiry against, so EXPECTEDEXPIRATIONCHECK is then not tested.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +28,14 @@ import pytest
 from typer.testing import CliRunner
 
 from registry.cli.root import app
+from registry.credentials import TrustStore, verify_credential
+from registry.credentials.verifier import DEFAULT_PREFIXES
 
 REPO = Path(__file__).resolve().parents[2]
-DATA_DIR = Path(os.environ.get("DCC_TESTDATA_DIR") or REPO.parent / "shared" / "dcc-testdata")
+SHARED_DIR = REPO.parent / "shared" / "dcc-testdata"
+DATA_DIR = Path(os.environ.get("DCC_TESTDATA_DIR") or SHARED_DIR)
+EXTRA_DIR = Path(__file__).resolve().parent / "dcc_extra"
+DATA_DIRS = (DATA_DIR, EXTRA_DIR)
 
 # step(s) whose outcome each DCC expectation is about
 MAPPING: dict[str, tuple[str, ...]] = {
@@ -31,15 +47,26 @@ MAPPING: dict[str, tuple[str, ...]] = {
     "EXPECTEDEXPIRATIONCHECK": ("expiry",),
 }
 
-# Vectors of the full public set whose expectations we do not share (path suffix → why).
-EXCLUDED: dict[str, str] = {}
+# Vectors of the public set whose expectations contradict the standard or the rest of the set
+# (path relative to its data dir -> why). Checked against the vector, never skipped silently.
+EXCLUDED: dict[str, str] = {
+    "common/2DCode/raw/CO25.json": (
+        "kid 199d9c7cc2f0c8af is not SHA-256(DSC)[:8] (5f74910195c5cecb) yet EXPECTEDVERIFY "
+        "is true; CO22/CO23 expect a wrong kid to fail verification. Not in the upstream HEAD "
+        "snapshot (4a62c8d9); SE's later vectors (e.g. SE/1) use the correct kid."
+    ),
+    "DE/2DCode/raw/2.json": (
+        "VALIDATIONCLOCK 2021-05-17T18:00Z is ten days before iat 2021-05-27T12:27:31Z, yet "
+        "EXPECTEDEXPIRATIONCHECK is true; common/CO16 expects a clock before iat to fail."
+    ),
+}
 
 
-def _vectors() -> list[Path]:
-    if not DATA_DIR.is_dir():
+def _vectors(base: Path) -> list[Path]:
+    if not base.is_dir():
         return []
     found = []
-    for path in sorted(DATA_DIR.rglob("*.json")):
+    for path in sorted(base.rglob("*.json")):
         try:
             data = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
@@ -49,8 +76,16 @@ def _vectors() -> list[Path]:
     return found
 
 
-VECTORS = _vectors()
+VECTORS = [(base, path) for base in DATA_DIRS for path in _vectors(base)]
 SKIP_REASON = f"DCC test data not found at {DATA_DIR} (set DCC_TESTDATA_DIR)"
+
+
+def _rel(base: Path, path: Path) -> str:
+    return path.relative_to(base).as_posix()
+
+
+def _id(base: Path, path: Path) -> str:
+    return f"{'extra' if base == EXTRA_DIR else 'data'}:{_rel(base, path)}"
 
 
 def _input(data: dict[str, Any]) -> str | None:
@@ -63,10 +98,17 @@ def _input(data: dict[str, Any]) -> str | None:
 
 def _agreement(data: dict[str, Any], steps: dict[str, Any]) -> list[str]:
     """Disagreements between the vector's expectations and our step results."""
+    order = list(steps)
+    first_invalid = next(
+        (i for i, name in enumerate(order) if steps[name]["status"] == "INVALID"), None
+    )
+    has_clock = bool(data["TESTCTX"].get("VALIDATIONCLOCK"))
     problems = []
     for key, expected in data["EXPECTEDRESULTS"].items():
         names = MAPPING.get(key)
         if names is None or not isinstance(expected, bool):
+            continue
+        if key == "EXPECTEDEXPIRATIONCHECK" and not has_clock:
             continue
         statuses = [steps[name]["status"] for name in names]
         if key == "EXPECTEDDECODE" and expected:
@@ -74,10 +116,30 @@ def _agreement(data: dict[str, Any], steps: dict[str, Any]) -> list[str]:
         elif expected:
             ok = all(s == "VALID" for s in statuses)
         else:
-            ok = any(s == "INVALID" for s in statuses)
+            last = max(order.index(name) for name in names)
+            ok = first_invalid is not None and first_invalid <= last
         if not ok:
             problems.append(f"{key}={expected} but {dict(zip(names, statuses, strict=True))}")
     return problems
+
+
+def _cli_path_bug(exc: BaseException | None) -> bool:
+    """`registry verify` probes its argument with Path.is_file(), which raises (instead of
+    answering False) when a '/'-separated segment of the credential is over NAME_MAX."""
+    return isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG
+
+
+def _verify_with_library(text: str, ctx: dict[str, Any], cert: bytes | None) -> dict[str, Any]:
+    """The same verification the CLI performs, through the public API (see `_cli_path_bug`)."""
+    at = datetime.now(UTC)
+    if ctx.get("VALIDATIONCLOCK"):
+        at = datetime.fromisoformat(str(ctx["VALIDATIONCLOCK"]).strip())
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    trust = TrustStore.from_x509([cert]) if cert is not None else TrustStore()
+    return verify_credential(text, trust, at, (*DEFAULT_PREFIXES, "HC1:")).to_dict()
+
+
+LIBRARY_FALLBACKS: list[str] = []
 
 
 def run_vector(path: Path, tmp_path: Path) -> tuple[dict[str, Any] | None, list[str]]:
@@ -89,15 +151,20 @@ def run_vector(path: Path, tmp_path: Path) -> tuple[dict[str, Any] | None, list[
     args = ["verify", text, "--prefix", "HC1:", "--json"]
     if ctx.get("VALIDATIONCLOCK"):
         args += ["--at", str(ctx["VALIDATIONCLOCK"])]
-    if ctx.get("CERTIFICATE"):
+    cert_der = base64.b64decode(ctx["CERTIFICATE"]) if ctx.get("CERTIFICATE") else None
+    if cert_der is not None:
         cert = tmp_path / f"{path.stem}.der"
-        cert.write_bytes(base64.b64decode(ctx["CERTIFICATE"]))
+        cert.write_bytes(cert_der)
         args += ["--trust-anchor", str(cert)]
     else:
         empty = tmp_path / "empty-jwks.json"
         empty.write_text('{"keys": []}')
         args += ["--trust-list", str(empty)]
     result = CliRunner().invoke(app, args)
+    if _cli_path_bug(result.exception):
+        LIBRARY_FALLBACKS.append(path.as_posix())
+        out = _verify_with_library(text, ctx, cert_der)
+        return out, _agreement(data, out["steps"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 1), f"exit {result.exit_code}: {result.output}"
     out = json.loads(result.stdout)
@@ -105,10 +172,25 @@ def run_vector(path: Path, tmp_path: Path) -> tuple[dict[str, Any] | None, list[
     return out, _agreement(data, out["steps"])
 
 
-@pytest.mark.skipif(not VECTORS, reason=SKIP_REASON)
-@pytest.mark.parametrize("path", VECTORS, ids=[str(p.relative_to(DATA_DIR)) for p in VECTORS])
-def test_vector(path: Path, tmp_path: Path) -> None:
-    rel = str(path.relative_to(DATA_DIR))
+@pytest.mark.xfail(
+    strict=True,
+    reason="registry/cli/verify.py: Path(credential).is_file() "
+    "raises OSError(ENAMETOOLONG) when a '/'-separated segment of the credential exceeds NAME_MAX",
+)
+def test_cli_verify_accepts_credential_with_long_slash_separated_segment(tmp_path: Path) -> None:
+    data = json.loads((EXTRA_DIR / "SE/2DCode/raw/1.json").read_text("utf-8"))
+    cert = tmp_path / "se.der"
+    cert.write_bytes(base64.b64decode(data["TESTCTX"]["CERTIFICATE"]))
+    args = ["verify", data["PREFIX"], "--prefix", "HC1:", "--json", "--trust-anchor", str(cert)]
+    args += ["--at", data["TESTCTX"]["VALIDATIONCLOCK"]]
+    result = CliRunner().invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("base,path", VECTORS, ids=[_id(b, p) for b, p in VECTORS])
+def test_vector(base: Path, path: Path, tmp_path: Path) -> None:
+    rel = _rel(base, path)
     if rel in EXCLUDED:
         pytest.skip(EXCLUDED[rel])
     out, problems = run_vector(path, tmp_path)
@@ -117,19 +199,42 @@ def test_vector(path: Path, tmp_path: Path) -> None:
     assert not problems, f"{rel}: {problems}"
 
 
-@pytest.mark.skipif(not VECTORS, reason=SKIP_REASON)
+def test_exclusions_are_justified() -> None:
+    """Every exclusion names a real vector path shape and gives a reason."""
+    for rel, reason in EXCLUDED.items():
+        assert rel.endswith(".json") and "/2DCode/raw/" in rel, rel
+        assert len(reason) > 40, rel
+
+
 def test_every_vector_file_was_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    files = [p for p in DATA_DIR.rglob("*.json") if p.parent.name == "raw"]
-    checked = failed = 0
-    for path in VECTORS:
-        if str(path.relative_to(DATA_DIR)) in EXCLUDED:
-            continue
-        out, problems = run_vector(path, tmp_path)
-        if out is not None:
-            checked += 1
-            failed += bool(problems)
+    assert _vectors(EXTRA_DIR), f"committed extra vectors missing from {EXTRA_DIR}"
+    lines = []
+    failed_total = 0
+    for base in DATA_DIRS:
+        vectors = _vectors(base)
+        files = [p for p in base.rglob("*.json") if p.parent.name == "raw"] if base.is_dir() else []
+        checked = failed = excluded = 0
+        for path in vectors:
+            if _rel(base, path) in EXCLUDED:
+                excluded += 1
+                continue
+            out, problems = run_vector(path, tmp_path)
+            if out is not None:
+                checked += 1
+                failed += bool(problems)
+        failed_total += failed
+        lines.append(
+            f"DCC vectors: {checked} checked, {failed} disagreeing, {excluded} excluded, in {base}"
+        )
+        if base == EXTRA_DIR:
+            assert checked == len(files) == len(vectors), (checked, len(files), len(vectors))
+        if base == SHARED_DIR:
+            assert checked == len(files) == len(vectors) == 10
+    if LIBRARY_FALLBACKS:
+        lines.append(
+            f"  ({len(set(LIBRARY_FALLBACKS))} verified through the library API: CLI path bug,"
+            " see test_cli_verify_accepts_credential_with_long_slash_separated_segment)"
+        )
     with capsys.disabled():
-        print(f"\nDCC vectors: {checked} checked, {failed} disagreeing, in {DATA_DIR}")
-    assert failed == 0
-    if REPO.parent / "shared" / "dcc-testdata" == DATA_DIR:
-        assert checked == len(files) == len(VECTORS) == 10
+        print("\n" + "\n".join(lines))
+    assert failed_total == 0
