@@ -18,7 +18,8 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 
 import cbor2
 import zxingcpp
@@ -46,9 +47,11 @@ def zxing_png(data: str) -> bytes:
     """The baseline encoder: zxing-cpp QR (EC level Q) scaled to 8 px modules, 1-bit PNG."""
     barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="Q")
     image = barcode.to_image(scale=MODULE_PX, add_quiet_zones=False)
-    array = memoryview(image)
-    height, width = array.shape[0], array.shape[1]
-    symbol = Image.frombuffer("L", (width, height), bytes(array), "raw", "L", 0, 1)
+    interface: dict[str, object] = image.__array_interface__
+    shape = interface["shape"]
+    assert isinstance(shape, tuple)
+    height, width = int(shape[0]), int(shape[1])
+    symbol = Image.frombuffer("L", (width, height), bytes(memoryview(image)), "raw", "L", 0, 1)  # type: ignore[arg-type]
     border = QUIET_MODULES * MODULE_PX
     canvas = Image.new("1", (width + 2 * border, height + 2 * border), 1)
     canvas.paste(symbol.convert("1"), (border, border))
@@ -95,9 +98,10 @@ def run_qr(ctx: BenchContext) -> list[Figure]:
     ]
 
 
-def _expires(valid_until: object, now: datetime) -> datetime:
+def _expires(valid_until: date | None, now: datetime) -> datetime:
+    """As the HTTP endpoint does: the credential expires the day after the validity ends."""
     day = valid_until if valid_until is not None else (now + timedelta(days=730)).date()
-    return datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=UTC)  # type: ignore[operator]
+    return datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=UTC)
 
 
 def run_batch(ctx: BenchContext) -> list[Figure]:

@@ -230,8 +230,8 @@ BenchFn = Callable[[BenchContext], list[Figure]]
 
 
 def _benchmarks() -> dict[str, tuple[str, BenchFn]]:
-    from bench import lookup, projections, qr, writes
     from bench import credentials as credentials_bench
+    from bench import lookup, projections, qr, writes
 
     def credentials(ctx: BenchContext) -> list[Figure]:
         return credentials_figures(credentials_bench.run(quick=ctx.quick, console=ctx.console))
@@ -248,9 +248,82 @@ def _benchmarks() -> dict[str, tuple[str, BenchFn]]:
 
 
 def _http(ctx: BenchContext) -> list[Figure]:
-    from bench import http_load
+    """`bench.http` (the verify_api engineer's load test), at 50 and 200 clients.
 
-    return http_load.run(ctx)
+    Only its functions are called: `seed` (an SQLite store with one active registration
+    and its credential), `server` (uvicorn in its own process) and `load_process` (the
+    asyncio/httpx load generator in a third process). Hello-world and the verification
+    API are measured one after the other at each concurrency.
+    """
+    import json as _json
+
+    from bench import http as http_bench
+
+    seconds = 3.0 if ctx.quick else 10.0
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="bench-http-", dir=ctx.workdir) as tmp:
+        store, keys, credential = http_bench.seed(Path(tmp))
+        env = {
+            "REGISTRY_SETTINGS": str(Path(tmp) / "none.toml"),
+            "REGISTRY_STORE": "sqlite",
+            "REGISTRY_SQLITE_PATH": str(store),
+            "REGISTRY_KEYS_DIR": str(keys),
+            "REGISTRY_RATE_LIMIT_PER_MINUTE": "0",  # measure the service, not the limiter
+        }
+        body = _json.dumps({"credential": credential})
+        hello: dict[int, dict[str, Any]] = {}
+        ours: dict[int, dict[str, Any]] = {}
+        with ctx.progress() as progress, tracked(progress, "http: load runs", 4) as advance:
+            with http_bench.server("bench.http:hello_app", False, env) as url:
+                for clients in (50, 200):
+                    hello[clients] = http_bench.load_process(
+                        "GET", f"{url}/hello", None, clients, seconds
+                    )
+                    advance(1)
+            with http_bench.server("verify_api.app:create_app", True, env) as url:
+                for clients in (50, 200):
+                    ours[clients] = http_bench.load_process(
+                        "POST", f"{url}/api/v1/verify", body, clients, seconds
+                    )
+                    advance(1)
+    for clients in (50, 200):
+        h, o = hello[clients], ours[clients]
+        params = {
+            "clients": clients,
+            "seconds": seconds,
+            "requests": o["requests"],
+            "errors": o["errors"],
+            "baseline_requests": h["requests"],
+            "baseline_errors": h["errors"],
+            "server": "uvicorn, 1 worker; load generator in a separate process",
+        }
+        figures.append(
+            Figure(
+                name=f"http.verify.c{clients}.rps",
+                title=f"HTTP POST /api/v1/verify, {clients} clients",
+                unit="req/s",
+                value=float(o["rps"]),
+                baseline_title="FastAPI hello-world GET, same server setup",
+                baseline=float(h["rps"]),
+                target=Target("ratio_at_least", 0.5),
+                params=dict(params),
+                notes="offline signature check + live status lookup per request",
+            )
+        )
+        for pct in ("p50", "p99"):
+            figures.append(
+                Figure(
+                    name=f"http.verify.c{clients}.{pct}",
+                    title=f"HTTP POST /api/v1/verify latency {pct}, {clients} clients",
+                    unit="ms",
+                    value=float(o[f"{pct}_ms"]),
+                    baseline_title=f"FastAPI hello-world {pct}",
+                    baseline=float(h[f"{pct}_ms"]),
+                    higher_is_better=False,
+                    params=dict(params),
+                )
+            )
+    return figures
 
 
 def benchmark_names() -> list[str]:
@@ -303,7 +376,7 @@ def machine_info(postgres_dsn: str | None = None) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in (
         "eventsourcing",
         "psycopg",

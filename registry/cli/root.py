@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "registry.cli.users",
     "registry.cli.serve",
     "registry.cli.audit",
+    "registry.cli.bench",
 ]
 
 for _name in _COMMAND_MODULES:
