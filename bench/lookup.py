@@ -264,7 +264,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     import psycopg
 
     count = ctx.size(100_000, 1_000_000)
-    samples = ctx.size(3_000, 20_000)
+    samples = ctx.size(2_000, 20_000)
     rng = random.Random(5)
     with ctx.postgres_schema("lookup") as settings, ctx.progress() as progress:
         t0 = time.perf_counter()

@@ -101,7 +101,7 @@ def measure(ctx: BenchContext, settings: Settings, store: str, registrations: in
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    registrations = ctx.size(1500, 20_000)
+    registrations = ctx.size(1000, 20_000)
     figures = measure(ctx, ctx.sqlite_settings("projections"), "SQLite", registrations)
     problem = ctx.postgres_problem()
     if problem:

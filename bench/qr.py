@@ -105,7 +105,7 @@ def _expires(valid_until: date | None, now: datetime) -> datetime:
 
 
 def run_batch(ctx: BenchContext) -> list[Figure]:
-    count = ctx.size(300, 10_000)
+    count = ctx.size(200, 10_000)
     clock = SimulatedClock(START + timedelta(days=400))
     app = RegistryApp(ctx.sqlite_settings("batch"), clock=clock)
     bare = bare_app(ctx.sqlite_settings("batch-bare"))
@@ -171,6 +171,6 @@ def run_batch(ctx: BenchContext) -> list[Figure]:
                 "mean_png_bytes": round(pngs / count),
                 "single_process": True,
             },
-            notes="" if not ctx.quick else "quick mode: 300 certificates, not 10,000",
+            notes="" if not ctx.quick else "quick mode: 200 certificates, not 10,000",
         )
     ]

@@ -279,7 +279,7 @@ def _figure(store: str, result: WriteResult, registrations: int) -> Figure:
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    registrations = ctx.size(120, 1000)
+    registrations = ctx.size(100, 1000)
     figures: list[Figure] = []
     with ctx.progress() as progress:
         with tracked(progress, "writes: SQLite", registrations) as advance:
