@@ -28,7 +28,7 @@ from domain.errors import (
 from domain.evidence import EvidenceRef
 from domain.facts import ApplicationFacts
 from domain.schemes import ApplicantHistory, SchemePolicy, check_eligibility
-from domain.status import IN_REVIEW, TERMINAL, Status
+from domain.status import IN_REVIEW, REREVIEW, TERMINAL, Status
 
 REVIEWERS = frozenset({Role.REVIEWER, Role.REGISTRAR})
 REGISTRARS = frozenset({Role.REGISTRAR})
@@ -115,6 +115,7 @@ class Registration(Aggregate):
         self.certificates: list[dict[str, Any]] = []
         self.personal_data_erased = False
         self.return_reasons: list[str] = []
+        self.endorsed = False
         self.timeline: list[StatusPoint] = [StatusPoint(at, Status.DRAFT, None, "drafted")]
 
     # ------------------------------------------------------------------ factory
@@ -164,11 +165,8 @@ class Registration(Aggregate):
         point = self.point_at(moment)
         if point is None:
             raise InvalidInput("the registration did not exist at that time")
-        if (
-            point.status is Status.ACTIVE
-            and point.valid_until is not None
-            and moment.date() > point.valid_until
-        ):
+        in_force = point.status is Status.ACTIVE or point.status in REREVIEW
+        if in_force and point.valid_until is not None and moment.date() > point.valid_until:
             return Status.EXPIRED
         return point.status
 
@@ -182,7 +180,29 @@ class Registration(Aggregate):
 
     @property
     def permitted(self) -> bool:
-        return self.number is not None and self.status is Status.ACTIVE
+        """Approved and in force (an amendment under re-review keeps it in force)."""
+        in_force = self.status is Status.ACTIVE or self.status in REREVIEW
+        return self.number is not None and in_force
+
+    def title_eligible_at(self, moment: datetime) -> bool:
+        """Rule A: N unbroken years registered with no bad record → may apply for the title.
+
+        A lapse and reinstatement restarts the count; any suspension, revocation or
+        dishonesty listing up to `moment` disqualifies.
+        """
+        years = self.policy.title_eligibility_after_years
+        if years is None or self.approved_at is None or self.dishonest:
+            return False
+        if self.status_at(moment) not in {Status.ACTIVE, *REREVIEW}:
+            return False
+        past = [p for p in self.timeline if p.at <= moment]
+        if any(p.status in {Status.SUSPENDED, Status.REVOKED} for p in past):
+            return False
+        run_start = self.approved_at
+        for p in past:
+            if p.reason_code == "reinstated":
+                run_start = p.at
+        return add_years(run_start.date(), years) <= moment.date()
 
     # --------------------------------------------------------------- commands
 
@@ -265,7 +285,13 @@ class Registration(Aggregate):
             )
             if unmet:
                 raise Ineligible(unmet)
-        self._supplemented(facts=new_facts, **self._meta(actor, at))
+        # Back to the employer if they declined or must endorse a changed employer; else review.
+        needs_employer = "employer.declined" in self.return_reasons or (
+            self.policy.requires_employer_endorsement
+            and (not self.endorsed or new_facts.get("employer") != self.facts_data.get("employer"))
+        )
+        to_status = Status.SUBMITTED if needs_employer else Status.UNDER_REVIEW
+        self._supplemented(facts=new_facts, to_status=to_status.value, **self._meta(actor, at))
 
     def request_further_verification(self, reason: str, actor: Actor, at: datetime) -> None:
         _require_role(actor, REVIEWERS, "request further verification")
@@ -330,7 +356,7 @@ class Registration(Aggregate):
                 f"the registration lapsed on {valid_until}; CE hours cannot revive it — "
                 "ask the registrar for reinstatement"
             )
-        if self.policy.ce_renews_validity and self.status is Status.ACTIVE:
+        if self.policy.ce_renews_validity and self.permitted:
             renewed = add_years(moment.date(), self.policy.validity_years)
             if valid_until is None or renewed > valid_until:
                 valid_until = renewed
@@ -356,7 +382,7 @@ class Registration(Aggregate):
         if not 2000 <= year <= require_utc(at).year:
             raise InvalidInput("assessment year must not be in the future")
         self._assessed(year=year, passed=passed, note=note, **self._meta(actor, at))
-        if not passed and self.status is Status.ACTIVE:
+        if not passed and self.status_at(require_utc(at)) is Status.ACTIVE:
             self._suspended(
                 reason_code="assessment.failed",
                 reason=f"annual assessment {year} failed",
@@ -429,6 +455,7 @@ class Registration(Aggregate):
         if reason_code not in SUSPENSION_REASONS:
             raise InvalidInput(f"suspension reason must be one of {sorted(SUSPENSION_REASONS)}")
         self._require_status({Status.ACTIVE}, "suspend")
+        self._require_not_lapsed(at, "suspend")
         self._suspended(reason_code=reason_code, reason=reason, **self._meta(actor, at))
 
     def reinstate(self, reason: str, actor: Actor, at: datetime) -> None:
@@ -520,6 +547,7 @@ class Registration(Aggregate):
         _require_role(actor, REGISTRARS | {Role.SYSTEM}, "issue a certificate")
         if not self.permitted:
             raise InvalidTransition("a certificate is only issued for an active registration")
+        self._require_not_lapsed(at, "issue a certificate")
         if any(c["serial"] == serial for c in self.certificates):
             raise InvalidInput("certificate serial already used")
         supersedes = self.certificates[-1]["serial"] if self.certificates else None
@@ -554,11 +582,13 @@ class Registration(Aggregate):
 
     @event("EmployerEndorsed")
     def _endorsed(self, note: str, actor_id: str, actor_role: str, at: datetime) -> None:
+        self.endorsed = True
         self._move(at, Status.EMPLOYER_ENDORSED, "employer.endorsed")
 
     @event("EmployerDeclined")
     def _declined(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.return_reasons = ["employer.declined"]
+        self.endorsed = False
         self._move(at, Status.RETURNED_FOR_SUPPLEMENT, "employer.declined")
 
     @event("ReviewStarted")
@@ -581,12 +611,14 @@ class Registration(Aggregate):
 
     @event("SupplementProvided")
     def _supplemented(
-        self, facts: dict[str, Any], actor_id: str, actor_role: str, at: datetime
+        self, facts: dict[str, Any], to_status: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
+        if facts.get("employer") != self.facts_data.get("employer"):
+            self.endorsed = False
         self.facts_data = facts
         self.submitted_at = at
         self.return_reasons = []
-        self._move(at, Status.UNDER_REVIEW, "supplement.provided")
+        self._move(at, Status(to_status), "supplement.provided")
 
     @event("FurtherVerificationRequested")
     def _further_verification(
@@ -710,6 +742,8 @@ class Registration(Aggregate):
         actor_role: str,
         at: datetime,
     ) -> None:
+        if facts.get("employer") != self.facts_data.get("employer"):
+            self.endorsed = False
         self.facts_data = facts
         if personal_data is not None:
             self.personal_data = personal_data
@@ -759,6 +793,13 @@ class Registration(Aggregate):
             names = ", ".join(sorted(s.value for s in allowed))
             raise InvalidTransition(
                 f"cannot {action}: registration is {self.status.value} (needs {names})"
+            )
+
+    def _require_not_lapsed(self, at: datetime, action: str) -> None:
+        moment = require_utc(at)
+        if self.point_at(moment) is not None and self.status_at(moment) is Status.EXPIRED:
+            raise InvalidTransition(
+                f"cannot {action}: the registration lapsed on {self.valid_until}"
             )
 
     def _require_owner_or(self, actor: Actor, roles: Iterable[Role], action: str) -> None:

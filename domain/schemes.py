@@ -149,9 +149,6 @@ def check_eligibility(
             "projects.too_few",
             f"at least {policy.min_projects} project experiences required, {len(projects)} given",
         )
-    for p in projects:
-        if policy.min_projects and not p.implementation_phase:
-            gap("projects.no_implementation", f"project {p.name!r} shows no implementation phase")
     only_student_work = bool(facts.projects) and all(p.kind != "work" for p in facts.projects)
     if policy.min_projects and facts.employer is None and not only_student_work:
         gap("employer.missing", "employer and job description are required")

@@ -30,6 +30,11 @@ IN_REVIEW = frozenset(
 )
 """Statuses that sit in the review queue and count against the working-day SLA."""
 
+REREVIEW = frozenset(
+    {Status.UNDER_REVIEW, Status.RETURNED_FOR_SUPPLEMENT, Status.FURTHER_VERIFICATION}
+)
+"""Statuses in which a numbered registration is re-reviewed after an amendment (still in force)."""
+
 TERMINAL = frozenset({Status.REJECTED, Status.WITHDRAWN, Status.REVOKED})
 
 # Revoked outranks suspended outranks expired when several apply (SPEC §11).

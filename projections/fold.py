@@ -15,13 +15,9 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.status import Status
+from domain.status import REREVIEW, Status
 
 REGISTRATION_TOPIC_PREFIX = "domain.registration:Registration."
-REREVIEW = frozenset(
-    {Status.UNDER_REVIEW, Status.RETURNED_FOR_SUPPLEMENT, Status.FURTHER_VERIFICATION}
-)
-"""Statuses in which a numbered registration is being re-reviewed after an amendment."""
 
 
 class _Keep:

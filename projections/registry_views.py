@@ -143,7 +143,7 @@ def _standing(
     lifecycle = Status(status)
     practising = lifecycle is Status.ACTIVE or (numbered and lifecycle in REREVIEW)
     lapsed = practising and valid_until is not None and on > valid_until
-    derived = Status.EXPIRED if lifecycle is Status.ACTIVE and lapsed else lifecycle
+    derived = Status.EXPIRED if lapsed else lifecycle
     if lapsed:
         public = Status.EXPIRED
     elif practising:

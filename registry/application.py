@@ -32,7 +32,7 @@ from domain.indexes import (
 from domain.numbering import format_number, is_well_formed
 from domain.registration import Registration
 from domain.schemes import DEFAULT_POLICIES, ApplicantHistory, SchemePolicy
-from domain.status import TERMINAL, Status
+from domain.status import TERMINAL
 from registry.clock import Clock, SystemClock
 from registry.config import Settings
 from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
@@ -199,24 +199,9 @@ class RegistryApp(Application[UUID]):
             for registration_id in index.history:
                 reg = self.get(registration_id)
                 dishonest = dishonest or reg.dishonest
-                if reg.number and self._title_eligible(reg, at):
+                if reg.title_eligible_at(at):
                     title_eligible = True
         return ApplicantHistory(dishonest, title_eligible)
-
-    @staticmethod
-    def _title_eligible(reg: Registration, at: datetime) -> bool:
-        """Rule A: N consecutive years registered, active now, never suspended or revoked."""
-        years = reg.policy.title_eligibility_after_years
-        if years is None or reg.approved_at is None or reg.dishonest:
-            return False
-        bad = {Status.SUSPENDED, Status.REVOKED}
-        if any(p.status in bad for p in reg.timeline):
-            return False
-        if reg.status_at(at) is not Status.ACTIVE:
-            return False
-        from domain.clock import add_years
-
-        return add_years(reg.approved_at.date(), years) <= at.date()
 
     def _identity(self, scheme: str, id_hmac: str) -> IdentityIndex | None:
         try:
@@ -686,9 +671,9 @@ class RegistryApp(Application[UUID]):
     def erase_personal_data(self, registration_id: UUID, actor: Actor) -> list[CommandResult]:
         """Destroy the engineer's key and record the erasure on each of their registrations."""
         registration = self.get(registration_id)
-        subject_id = registration.subject_id
         results = []
-        self.vault.destroy(subject_id)
+        # Record first, then shred: a failure in between leaves a retryable command, never
+        # data destroyed without an event saying so. Repeating it finishes the job.
         for policy in DEFAULT_POLICIES:
             index = self._identity(policy.code, registration.id_hmac)
             for rid in index.history if index else []:
@@ -697,6 +682,7 @@ class RegistryApp(Application[UUID]):
                     results.append(
                         self._run("erase", rid, actor, lambda r, at: r.record_erasure(actor, at))
                     )
+        self.vault.destroy(registration.subject_id)
         return results
 
     def apply_scheme_rules(self, registration_id: UUID) -> CommandResult | None:

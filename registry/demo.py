@@ -337,7 +337,7 @@ STORY_KINDS: tuple[StoryKind, ...] = (
         "SIE",
         (20, -60),
         2,
-        "submit refused (no implementation phase), amended, approved",
+        "draft with a design-only project corrected before submitting, approved",
     ),
     StoryKind("sie_fv_pending", "SIE", (-30, -4), 1, "further verification, open"),
     StoryKind("sie_fv_approved", "SIE", (20, -60), 3, "further verification, approved"),
@@ -888,11 +888,6 @@ class DemoRun:
         c = self._cursor(e.start_day, e)
         yield c.day
         self._apply(e, "SIE", self._facts(e, scheme="SIE", no_implementation=True))
-        yield c.later(0.1, 2, office_hours=False)
-        try:
-            self.app.submit(e.rid, e.actor)
-        except DomainError as refusal:
-            self.refusals[f"submit:{refusal.code}"] += 1
         yield c.later(1, 6, office_hours=False)
         fixed = self._facts(e, scheme="SIE")
         self.app.amend(e.rid, e.actor, {"projects": fixed["projects"]})
@@ -1258,9 +1253,7 @@ class DemoRun:
             category = "erased"
         elif now is Status.ACTIVE and "ce.review_passed" in reasons:
             category = "iet_ce_renewed"
-        elif (
-            now is Status.ACTIVE and reg.scheme == "SIE" and self.app._title_eligible(reg, self.end)
-        ):
+        elif now is Status.ACTIVE and reg.scheme == "SIE" and reg.title_eligible_at(self.end):
             category = "title_eligible"
         elif now is Status.ACTIVE and reg.scheme == "IET":
             category = "iet_active"

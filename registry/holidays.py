@@ -229,7 +229,10 @@ def default_calendar(
     current = (today or date.today()).year
     for year in (current, current + 1):
         if calendar.source_for(year) == "weekday-fallback":
-            logger.warning(
+            # This year's gap is urgent; next year's is a reminder (the actual fallback
+            # use is warned about by the calendar when a deadline first needs it).
+            logger.log(
+                logging.WARNING if year == current else logging.INFO,
                 "no holiday data for %d (chinesecalendar covers %s): deadlines falling in %d "
                 "will use the Monday-to-Friday rule until an operator holiday file is supplied",
                 year,

@@ -261,3 +261,68 @@ def test_registration_numbers_carry_a_check_character() -> None:
     assert is_well_formed(number)
     assert not is_well_formed(number[:-1] + ("0" if number[-1] != "0" else "1"))
     assert not is_well_formed("SIE-44-2024-000123")
+
+
+def test_a_declined_application_goes_back_to_the_employer_after_supplement() -> None:
+    r = draft("IET")
+    r.submit(ENG, T0)
+    r.decline(EMP, T0, "not our employee any more")
+    new_employer = {"id": "emp-2", "name": "新公司", "job_description": "实施"}
+    r.provide_supplement(
+        ENG,
+        T0,
+        ApplicationFacts.from_dict(iet_facts(employer_id="emp-2") | {"employer": new_employer}),
+    )
+    assert r.status is Status.SUBMITTED
+    with pytest.raises(InvalidTransition):
+        r.start_review(REV, T0)
+    with pytest.raises(NotPermitted):
+        r.endorse(EMP, T0)  # the old employer no longer decides
+    r.endorse(Actor("emp-2", Role.EMPLOYER), T0)
+    r.start_review(REV, T0)
+    assert r.status is Status.UNDER_REVIEW
+
+
+def test_a_reviewer_return_goes_back_to_review_after_supplement() -> None:
+    r = draft("IET")
+    r.submit(ENG, T0)
+    r.endorse(EMP, T0)
+    r.start_review(REV, T0)
+    r.return_for_supplement(["project.no_implementation"], "补充实施阶段", REV, T0)
+    r.provide_supplement(ENG, T0)
+    assert r.status is Status.UNDER_REVIEW
+
+
+def test_a_lapsed_registration_cannot_be_suspended_or_certified() -> None:
+    r = active("SIE")
+    later = datetime(2026, 6, 1, tzinfo=UTC)
+    with pytest.raises(InvalidTransition, match="lapsed"):
+        r.suspend("complaint", "x", REG, later)
+    with pytest.raises(InvalidTransition, match="lapsed"):
+        r.issue_certificate("S-1", "kid", later + timedelta(days=30), REG, later)
+
+
+def test_rule_a_two_clean_years_make_the_title_route_available() -> None:
+    r = active("SIE")
+    r.record_ce(10, "CCF", "", ENG, T0 + timedelta(days=300))
+    assert not r.title_eligible_at(T0 + timedelta(days=700))
+    assert r.title_eligible_at(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    r.suspend("complaint", "投诉", REG, datetime(2026, 3, 2, tzinfo=UTC))
+    r.reinstate("投诉不成立", REG, datetime(2026, 3, 3, tzinfo=UTC))
+    assert not r.title_eligible_at(datetime(2030, 1, 1, tzinfo=UTC))  # a bad record stays
+
+
+def test_a_lapse_restarts_the_rule_a_count() -> None:
+    r = active("SIE")
+    r.reinstate("late CE", REG, datetime(2026, 6, 1, tzinfo=UTC))
+    assert not r.title_eligible_at(datetime(2027, 6, 1, tzinfo=UTC))
+    r.record_ce(10, "CCF", "", ENG, datetime(2027, 6, 1, tzinfo=UTC))
+    assert r.title_eligible_at(datetime(2028, 6, 2, tzinfo=UTC))
+
+
+def test_an_amendment_under_review_stays_in_force_but_still_lapses() -> None:
+    r = active("SIE")
+    employer = {"id": "emp-2", "name": "新公司", "job_description": "实施"}
+    r.amend({"employer": employer}, ENG, T0 + timedelta(days=700))
+    assert r.permitted and r.status is Status.UNDER_REVIEW
+    assert r.status_at(datetime(2026, 3, 2, tzinfo=UTC)) is Status.EXPIRED

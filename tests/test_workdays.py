@@ -413,8 +413,14 @@ def test_default_calendar_without_file_logs_fallback(caplog: pytest.LogCaptureFi
     caplog.set_level(logging.INFO, logger="registry.holidays")
     cal = default_calendar(None, today=D("2026-06-01"))
     assert cal.source_for(2026) == "official"
-    startup = [r for r in caplog.records if r.levelno == logging.WARNING]
+    # Next year's gap is a reminder (INFO); the current year's gap is a warning.
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+    startup = [r for r in caplog.records if "no holiday data" in r.getMessage()]
     assert len(startup) == 1 and "no holiday data for 2027" in startup[0].getMessage()
+    caplog.clear()
+    default_calendar(None, today=D("2027-06-01"))
+    urgent = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert urgent and "no holiday data for 2027" in urgent[0].getMessage()
     caplog.clear()
     with pytest.warns(CalendarFallbackWarning):
         cal.add_working_days(D("2026-12-30"), 5)

@@ -83,6 +83,14 @@ def _build_trust(
     return store
 
 
+def _is_file(path: Path) -> bool:
+    """A credential string may not even be a legal path (a segment over NAME_MAX, a NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _human(result: VerificationResult) -> str:
     lines = [f"{'VALID' if result.valid else 'NOT VALID'} credential"]
     if result.credential is not None:
@@ -127,7 +135,7 @@ def verify(
     text = credential
     source: dict[str, Any] = {"input": "text"}
     path = Path(credential)
-    if len(credential) < 4096 and path.is_file():
+    if len(credential) < 4096 and _is_file(path):
         try:
             text = decode_qr(path)
         except QrDecodeError as exc:

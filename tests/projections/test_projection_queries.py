@@ -175,7 +175,7 @@ def test_title_eligibility_rule_a(
     # Later: the lapse broke the lapsed one's run; a suspension or listing is a bad record.
     assert [e.registration_id for e in views.title_eligible(date(2026, 6, 1))] == [clean]
     # The applicant history in the app agrees for the clean one.
-    assert RegistryApp._title_eligible(app.get(clean), datetime(2026, 6, 1, tzinfo=UTC))
+    assert app.get(clean).title_eligible_at(datetime(2026, 6, 1, tzinfo=UTC))
 
 
 def test_statistics(app: RegistryApp, clock: SimulatedClock, views: RegistryProjections) -> None:
