@@ -25,13 +25,12 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.clock import add_years
-from domain.status import IN_REVIEW, Status
+from domain.status import IN_REVIEW, REREVIEW, Status
 from domain.workdays import WorkingCalendar
 from projections.fold import (
     DECISION_COLUMNS,
     HISTORY_COLUMNS,
     REGISTRATION_TOPIC_PREFIX,
-    REREVIEW,
     Changes,
     Folder,
     ProjectionError,
