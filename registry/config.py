@@ -62,8 +62,12 @@ class Settings:
         return settings
 
     def eventsourcing_env(self) -> dict[str, str]:
+        # Cached aggregates are fast-forwarded from the store on every get, so another
+        # process's writes are still seen; only the replay from version 1 is saved.
+        common = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
         if self.store == "postgres":
             return {
+                **common,
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 "POSTGRES_DBNAME": self.postgres_dbname,
                 "POSTGRES_HOST": self.postgres_host,
@@ -76,6 +80,7 @@ class Settings:
             }
         self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         return {
+            **common,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "10",
