@@ -2,7 +2,8 @@
 
 Vectors come from two places, both always run:
 
-- ``../shared/dcc-testdata`` (relative to the repo), or ``$DCC_TESTDATA_DIR`` instead, e.g. a
+- ``../shared/dcc-testdata`` (relative to the repo; its vendored copy
+  ``tests/credentials/dcc_shared`` when absent), or ``$DCC_TESTDATA_DIR`` instead, e.g. a
   local copy of the full public set;
 - ``tests/credentials/dcc_extra``: a few committed vectors for cases the shared ten do not
   cover (see its SOURCE.md).
@@ -28,7 +29,10 @@ from typer.testing import CliRunner
 from registry.cli.root import app
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DIR = REPO.parent / "shared" / "dcc-testdata"
+# The ten vectors of ../shared/dcc-testdata, vendored unmodified (Apache-2.0, NOTICE kept) so a
+# clone anywhere runs them; the sibling checkout is used when present.
+_SIBLING = REPO.parent / "shared" / "dcc-testdata"
+SHARED_DIR = _SIBLING if _SIBLING.is_dir() else Path(__file__).resolve().parent / "dcc_shared"
 DATA_DIR = Path(os.environ.get("DCC_TESTDATA_DIR") or SHARED_DIR)
 EXTRA_DIR = Path(__file__).resolve().parent / "dcc_extra"
 DATA_DIRS = (DATA_DIR, EXTRA_DIR)
