@@ -25,8 +25,13 @@ def id_number(n: int, birth: str = "19900101", region: str = "440305") -> str:
 
 
 def person(n: int, name: str = "张小三") -> PersonalData:
-    return PersonalData(name=name, id_number=id_number(n, birth=f"{1980 + n // 1000 % 20}0101"),
-                        phone="13800138000", email=f"eng{n}@example.cn", address="深圳市南山区")
+    return PersonalData(
+        name=name,
+        id_number=id_number(n, birth=f"{1980 + n // 1000 % 20}0101"),
+        phone="13800138000",
+        email=f"eng{n}@example.cn",
+        address="深圳市南山区",
+    )
 
 
 def engineer(n: int) -> Actor:
@@ -35,18 +40,42 @@ def engineer(n: int) -> Actor:
 
 def sie_facts(employer_id: str = EMPLOYER_ID, **overrides: Any) -> dict[str, Any]:
     facts: dict[str, Any] = {
-        "education": [{"level": "bachelor", "institution": "华南理工大学", "major": "软件工程",
-                       "graduated": "2015-07-01"}],
-        "certificates": [{"kind": "ruankao_intermediate", "name": "系统集成项目管理工程师",
-                          "issued": "2018-05-20"}],
-        "projects": [
-            {"name": "某市政务云平台实施", "start": "2019-03-01", "end": "2019-12-31",
-             "role": "实施工程师", "outcome": "上线并培训 300 名用户"},
-            {"name": "制造企业 MES 部署", "start": "2020-02-01", "end": "2020-10-31",
-             "role": "实施负责人", "outcome": "覆盖 3 个车间"},
+        "education": [
+            {
+                "level": "bachelor",
+                "institution": "华南理工大学",
+                "major": "软件工程",
+                "graduated": "2015-07-01",
+            }
         ],
-        "employer": {"id": employer_id, "name": "深圳某软件有限公司",
-                     "job_description": "ERP/MES 系统实施与培训"},
+        "certificates": [
+            {
+                "kind": "ruankao_intermediate",
+                "name": "系统集成项目管理工程师",
+                "issued": "2018-05-20",
+            }
+        ],
+        "projects": [
+            {
+                "name": "某市政务云平台实施",
+                "start": "2019-03-01",
+                "end": "2019-12-31",
+                "role": "实施工程师",
+                "outcome": "上线并培训 300 名用户",
+            },
+            {
+                "name": "制造企业 MES 部署",
+                "start": "2020-02-01",
+                "end": "2020-10-31",
+                "role": "实施负责人",
+                "outcome": "覆盖 3 个车间",
+            },
+        ],
+        "employer": {
+            "id": employer_id,
+            "name": "深圳某软件有限公司",
+            "job_description": "ERP/MES 系统实施与培训",
+        },
         "work_years": 6,
         "independent_work_years": 3,
         "skills": "SAP 实施, Oracle 数据库迁移",
