@@ -11,9 +11,8 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## seed three years of demo data into var/registry.sqlite, then serve it
-	$(VENV)/bin/registry demo
-	$(VENV)/bin/registry serve
+demo: $(STAMP)  ## seed three years of demo data into var/registry.sqlite (once), then serve it
+	$(VENV)/bin/registry serve --demo
 
 serve: $(STAMP)
 	$(VENV)/bin/registry serve
