@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bench.runner import BenchContext, Figure, Target, latency_summary, tracked
+from domain.clock import add_years
 from domain.numbering import format_number
 from projections import RegistryProjections
 from projections.fold import HISTORY_COLUMNS, RegState
@@ -137,7 +138,7 @@ def generate(count: int, seed: int = 11) -> Iterator[tuple[RegState, list[tuple[
         state.number = format_number(prefix, region, year, sequences[key])
         state.approved_at = _ts(approved)
         state.decision_seq = 1
-        valid_until = approved.date().replace(year=approved.year + validity)
+        valid_until = add_years(approved.date(), validity)
         state.valid_until = valid_until.isoformat()
         state.run_start = _ts(approved)
         state.certificate_serial = f"C{approved:%Y%m%d}-{n:08d}"
@@ -147,7 +148,7 @@ def generate(count: int, seed: int = 11) -> Iterator[tuple[RegState, list[tuple[
         if roll < 0.55:  # CE recorded in time: validity renewed (once or twice)
             for _ in range(rng.randint(1, 2)):
                 at = at + timedelta(days=rng.randint(200, 600))
-                valid_until = valid_until.replace(year=valid_until.year + validity)
+                valid_until = add_years(valid_until, validity)
                 state.valid_until = valid_until.isoformat()
                 move(at, "active", "ce.renewed")
         elif roll < 0.65:  # suspended; half reinstated

@@ -480,6 +480,10 @@ def run_benchmarks(
                 skipped[name] = str(exc)
                 ctx.note(f"  skipped {name}: {exc}")
                 continue
+            except Exception as exc:  # one broken benchmark must not lose the others' figures
+                skipped[name] = f"failed: {type(exc).__name__}: {exc}"
+                ctx.note(f"  {name} failed: {type(exc).__name__}: {exc}")
+                continue
             for figure in produced:
                 figure.params.setdefault("benchmark_seconds", round(time.perf_counter() - begin, 1))
             figures.extend(produced)
