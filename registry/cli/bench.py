@@ -83,3 +83,5 @@ def bench(
     console.print(
         f"{len(result.figures)} figures in {time.perf_counter() - started:.0f} s → {path}"
     )
+    if any(reason.startswith("failed") for reason in result.skipped.values()):
+        raise typer.Exit(1)
