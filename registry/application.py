@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -67,6 +67,9 @@ class RegistryApp(Application[UUID]):
     """Registry use cases. One instance per process; thread-safe like its recorder."""
 
     name = "Registry"
+    # A year's number sequence grows by one event per approval; a snapshot every 100 keeps a
+    # fresh process (a one-shot CLI call) from replaying the whole year to allocate one.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {NumberSequence: 100}
 
     def __init__(
         self,
