@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.errors import InvalidInput
 from domain.numbering import check_character
+from registry.credentials.claims import mask_name
 from registry.storage import Database, blob_type
 
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
@@ -34,16 +35,6 @@ def validate_id_number(id_number: str) -> str:
     if not _ID_NUMBER.match(value) or check_character(value[:17]) != value[17]:
         raise InvalidInput("ID number is not a valid 18-character resident ID number")
     return value
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, 张小三 → 张*三, Zhang San → Z*******n: enough to confirm, not to identify."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 @dataclass(frozen=True)

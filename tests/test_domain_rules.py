@@ -326,3 +326,19 @@ def test_an_amendment_under_review_stays_in_force_but_still_lapses() -> None:
     r.amend({"employer": employer}, ENG, T0 + timedelta(days=700))
     assert r.permitted and r.status is Status.UNDER_REVIEW
     assert r.status_at(datetime(2026, 3, 2, tzinfo=UTC)) is Status.EXPIRED
+
+
+def test_one_masking_rule_for_every_public_surface() -> None:
+    from registry.credentials import mask_name as credential_mask
+    from registry.pii import PersonalData
+    from tests.builders import id_number
+
+    for name, masked in [
+        ("张小三", "张*三"),
+        ("张三", "张*"),
+        ("欧阳", "欧*"),
+        ("Li Lei", "L* L**"),
+        ("李", "*"),
+    ]:
+        assert credential_mask(name) == masked
+        assert PersonalData(name, id_number(1)).masked_name == masked

@@ -51,7 +51,8 @@ class ClaimsError(ValueError):
 def mask_name(name: str) -> str:
     """Public form of a name: ``张三丰`` → ``张*丰``, ``张三`` → ``张*``, ``Li Lei`` → ``L* L**``.
 
-    Keeps the first (and for CJK, last) character so a holder recognises their own entry.
+    Keeps the first (and for CJK, last) character so a holder recognises their own entry;
+    a one-character name is fully masked. The one masking rule for views, QR codes and PDFs.
     """
     name = name.strip()
     if not name:
@@ -59,7 +60,7 @@ def mask_name(name: str) -> str:
     if " " in name:
         return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
     if len(name) == 1:
-        return name
+        return "*"
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
