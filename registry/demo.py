@@ -31,7 +31,8 @@ from domain.registration import Registration
 from domain.status import Status
 from registry.application import RegistryApp
 from registry.clock import SimulatedClock
-from registry.pii import PersonalData, mask_name
+from registry.credentials.claims import mask_name
+from registry.pii import PersonalData
 
 SPAN_DAYS = 1095  # three years of registry life, ending "now"
 MIN_ENGINEERS = 60
