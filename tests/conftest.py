@@ -23,6 +23,20 @@ POSTGRES_DSN = os.environ.get(
 )
 
 
+def _redacted(dsn: str) -> str:
+    """The DSN for a skip message, without a password that would end up in CI logs."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except ProgrammingError:
+        return "<unparsable DSN>"
+    if "password" in parts:
+        parts["password"] = "***"
+    return make_conninfo(**{key: str(value) for key, value in parts.items()})
+
+
 def _postgres_problem() -> str | None:
     try:
         import psycopg
@@ -30,7 +44,7 @@ def _postgres_problem() -> str | None:
         with psycopg.connect(POSTGRES_DSN, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # any failure means: skip, and say why
-        return f"PostgreSQL not reachable at {POSTGRES_DSN}: {type(exc).__name__}: {exc}"
+        return f"PostgreSQL not reachable at {_redacted(POSTGRES_DSN)}: {type(exc).__name__}: {exc}"
     return None
 
 
@@ -44,13 +58,19 @@ def postgres_problem() -> str | None:
     return _PG_PROBLEM  # type: ignore[return-value]
 
 
-@pytest.fixture
-def postgres_schema() -> Iterator[str]:
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """A reachable PostgreSQL DSN; else a visible skip (a failure if REGISTRY_REQUIRE_POSTGRES)."""
     problem = postgres_problem()
     if problem:
         if os.environ.get("REGISTRY_REQUIRE_POSTGRES"):
             pytest.fail(f"REGISTRY_REQUIRE_POSTGRES is set but {problem}")
         pytest.skip(problem)
+    return POSTGRES_DSN
+
+
+@pytest.fixture
+def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
