@@ -60,6 +60,10 @@ AMENDABLE = frozenset(
 )
 
 
+TOPIC_PREFIX = f"{__name__}:Registration."
+"""Every Registration event's stored topic starts with this (read models filter on it)."""
+
+
 @dataclass(frozen=True)
 class StatusPoint:
     """The lifecycle status and validity from `at` onward (until the next point)."""

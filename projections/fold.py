@@ -17,8 +17,6 @@ from typing import Any
 
 from domain.status import REREVIEW, Status
 
-REGISTRATION_TOPIC_PREFIX = "domain.registration:Registration."
-
 
 class _Keep:
     """Marker: a status move that leaves the validity as it is."""

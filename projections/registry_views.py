@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.clock import add_years
+from domain.registration import TOPIC_PREFIX as REGISTRATION_TOPIC_PREFIX
 from domain.status import IN_REVIEW, REREVIEW, Status
 from domain.workdays import WorkingCalendar
 from projections.fold import (
     DECISION_COLUMNS,
     HISTORY_COLUMNS,
-    REGISTRATION_TOPIC_PREFIX,
     Changes,
     Folder,
     ProjectionError,

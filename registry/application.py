@@ -30,6 +30,7 @@ from domain.indexes import (
     SchemePolicies,
 )
 from domain.numbering import format_number, is_well_formed
+from domain.registration import TOPIC_PREFIX as REGISTRATION_TOPIC_PREFIX
 from domain.registration import Registration
 from domain.schemes import DEFAULT_POLICIES, ApplicantHistory, SchemePolicy
 from domain.status import TERMINAL
@@ -38,8 +39,6 @@ from registry.config import Settings
 from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from registry.pii import PersonalData, PersonalDataVault
 from registry.storage import Database, open_database
-
-REGISTRATION_TOPIC_PREFIX = "domain.registration:Registration."
 
 
 @dataclass(frozen=True)
@@ -273,6 +272,16 @@ class RegistryApp(Application[UUID]):
             ) from None
         return result
 
+    def _load(self, registration_id: UUID, expected_version: int | None) -> Registration:
+        """The registration, refused if the caller decided on a different version."""
+        registration = self.get(registration_id)
+        if expected_version is not None and registration.version != expected_version:
+            raise ConcurrencyConflict(
+                f"registration is at version {registration.version}, "
+                f"not the expected {expected_version}"
+            )
+        return registration
+
     def _run(
         self,
         command: str,
@@ -288,12 +297,7 @@ class RegistryApp(Application[UUID]):
         replay = self._replay(actor, idempotency_key, fingerprint)
         if replay is not None:
             return replay
-        registration = self.get(registration_id)
-        if expected_version is not None and registration.version != expected_version:
-            raise ConcurrencyConflict(
-                f"registration is at version {registration.version}, "
-                f"not the expected {expected_version}"
-            )
+        registration = self._load(registration_id, expected_version)
         action(registration, self.clock.now())
         return self._commit(registration, [], actor, idempotency_key, fingerprint)
 
@@ -469,12 +473,7 @@ class RegistryApp(Application[UUID]):
         if replay is not None:
             return replay
         for _attempt in range(10):
-            registration = self.get(registration_id)
-            if expected_version is not None and registration.version != expected_version:
-                raise ConcurrencyConflict(
-                    f"registration is at version {registration.version}, "
-                    f"not the expected {expected_version}"
-                )
+            registration = self._load(registration_id, expected_version)
             at = self.clock.now()
             version_before = registration.version
             others: list[Aggregate] = []
