@@ -11,6 +11,17 @@ from typing import Any
 _ENV_PREFIX = "REGISTRY_"
 
 
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"setting {name} must be true or false, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     store: str = "sqlite"  # "sqlite" | "postgres"
@@ -28,6 +39,10 @@ class Settings:
     issuer_region: str = "44"
     pii_hmac_key: str | None = field(default=None, repr=False)
     rate_limit_per_minute: int = 120
+    create_missing_secrets: bool = False
+    """Create absent secret key files (init, demo, tests); a running registry refuses instead."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses/CIDRs whose X-Forwarded-For is believed (empty: none)."""
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> Settings:
@@ -52,7 +67,9 @@ class Settings:
             current = getattr(self, name)
             if name in {"sqlite_path", "keys_dir", "holiday_file"}:
                 converted[name] = Path(value) if value else None
-            elif isinstance(current, int) and not isinstance(current, bool):
+            elif isinstance(current, bool):
+                converted[name] = _as_bool(name, value)
+            elif isinstance(current, int):
                 converted[name] = int(value)
             else:
                 converted[name] = value
