@@ -14,6 +14,7 @@ minting a new key that would disagree with every other process and with its own 
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
 
@@ -80,10 +81,8 @@ class SecretFiles:
                 fh.write(value)
                 fh.flush()
                 os.fsync(fh.fileno())
-            try:
-                os.link(tmp, path)  # atomic, and fails if another process won the race
-            except FileExistsError:
-                pass
+            with suppress(FileExistsError):  # another process won the race: keep its key
+                os.link(tmp, path)  # atomic: never a half-written key file
         finally:
             tmp.unlink(missing_ok=True)
         return self.get(secret)
