@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
@@ -51,18 +52,18 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
     )
     summary = report["summary"]
     story: list[Any] = [
-        Paragraph("工程师登记批量核验报告 · Bulk tender check report", title),
+        _para(title, "工程师登记批量核验报告 · Bulk tender check report"),
         Spacer(1, 3 * mm),
-        Paragraph(
-            f"报告编号 Report ID: {report['report_id']}<br/>"
-            f"签发机构 Issuer: {report['issuer']}<br/>"
-            f"核验时间 Checked at (UTC): {report['checked_at']}<br/>"
-            f"投标日期 As of (tender date): {report['as_of']}<br/>"
-            f"投标单位 Bidding employer: {report.get('bidding_employer_id') or '—'}<br/>"
+        _para(
+            body,
+            f"报告编号 Report ID: {_text(report['report_id'])}",
+            f"签发机构 Issuer: {_text(report['issuer'])}",
+            f"核验时间 Checked at (UTC): {_text(report['checked_at'])}",
+            f"投标日期 As of (tender date): {_text(report['as_of'])}",
+            f"投标单位 Bidding employer: {_text(report.get('bidding_employer_id'))}",
             f"共 {summary['rows']} 行 rows · 通过 pass {summary['pass']} · "
             f"不通过 fail {summary['fail']} · 无法核验 could not check "
             f"{summary['could_not_check']}",
-            body,
         ),
         Spacer(1, 4 * mm),
     ]
@@ -77,7 +78,7 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
         "结论 Verdict",
         "问题 Problems",
     ]
-    data: list[list[Any]] = [[Paragraph(h, body) for h in header]]
+    data: list[list[Any]] = [[_para(body, h) for h in header]]
     style = [
         ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
@@ -85,23 +86,22 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
     ]
     for i, row in enumerate(report["rows"], start=1):
         employer = row.get("registered_to_bidding_employer")
+        on_date = [_text(row.get("status_on_date"))]
+        if row.get("reason_on_date"):
+            on_date.append(str(row["reason_on_date"]))
         data.append(
             [
-                Paragraph(str(row["index"] + 1), body),
-                Paragraph(_text(row.get("number") or row.get("input")), small),
-                Paragraph(_text(row.get("masked_name")), body),
-                Paragraph(_text(row.get("scheme")), body),
-                Paragraph(
-                    _text(row.get("status_on_date"))
-                    + (f"<br/>{row['reason_on_date']}" if row.get("reason_on_date") else ""),
+                _para(body, str(row["index"] + 1)),
+                _para(small, _text(row.get("number") or row.get("input"))),
+                _para(body, _text(row.get("masked_name"))),
+                _para(body, _text(row.get("scheme"))),
+                _para(small, *on_date),
+                _para(body, "—" if employer is None else ("是 yes" if employer else "否 NO")),
+                _para(body, _text(row.get("status_now"))),
+                _para(body, _VERDICT_WORDS.get(row["verdict"], str(row["verdict"]))),
+                _para(
                     small,
-                ),
-                Paragraph("—" if employer is None else ("是 yes" if employer else "否 NO"), body),
-                Paragraph(_text(row.get("status_now")), body),
-                Paragraph(_VERDICT_WORDS.get(row["verdict"], row["verdict"]), body),
-                Paragraph(
                     _text(", ".join([*(row.get("problems") or []), *(row.get("warnings") or [])])),
-                    small,
                 ),
             ]
         )
@@ -118,21 +118,32 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
     signature = report.get("signature") or {}
     story += [
         Spacer(1, 5 * mm),
-        Paragraph(
+        _para(
+            small,
             "签名 Signature — the JSON form of this report is signed with the registry key "
-            f"kid={signature.get('kid', '—')} ({signature.get('alg', '—')}), detached JWS "
+            f"kid={_text(signature.get('kid'))} ({_text(signature.get('alg'))}), detached JWS "
             "(RFC 7515) over its canonical JSON. Verify it with the published JWKS "
             f"(/.well-known/jwks.json) or at {verify_url}.",
-            small,
         ),
-        Paragraph(f"JWS: {_text(signature.get('jws'))}", small),
+        _para(small, f"JWS: {_text(signature.get('jws'))}"),
     ]
     doc.build(story)
     return buffer.getvalue()
 
 
+def _para(style: ParagraphStyle, *lines: str) -> Paragraph:
+    """The one way text enters this PDF: each line is plain text, never reportlab markup.
+
+    reportlab's `Paragraph` parses an XML-like mini-language (``<img src>``, ``<link href>``,
+    ``<font>``, entities); echoed input such as a bidding employer id or a garbage row must
+    not become an embedded server file or a URI in an official report. So every line is
+    XML-escaped here, and the only markup in any paragraph is the ``<br/>`` between lines.
+    """
+    return Paragraph("<br/>".join(escape(line) for line in lines), style)
+
+
 def _text(value: object) -> str:
-    """Escape for reportlab's mini-markup; echoed input must not become markup."""
+    """A value as display text: a dash for nothing."""
     if value is None or value == "":
         return "—"
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return str(value)
