@@ -17,13 +17,27 @@ from registry.credentials import algorithms
 from registry.credentials.keys import SigningKey
 
 HEADER_ALG = 1
+HEADER_CRIT = 2
+HEADER_CONTENT_TYPE = 3
 HEADER_KID = 4
+HEADER_IV = 5
+HEADER_PARTIAL_IV = 6
+# Labels a `crit` list may name: those RFC 9052 §3.1 defines, which every implementation
+# understands. Any other critical label is one this verifier would ignore, so the message
+# must be rejected (RFC 9052 §3.1, "crit").
+UNDERSTOOD_CRITICAL = frozenset(
+    {HEADER_ALG, HEADER_CRIT, HEADER_CONTENT_TYPE, HEADER_KID, HEADER_IV, HEADER_PARTIAL_IV}
+)
 TAG_SIGN1 = 18
 TAG_CWT = 61
 
 
 class CoseError(ValueError):
     """Bytes that are not a well-formed COSE_Sign1."""
+
+
+class CriticalHeaderError(CoseError):
+    """A `crit` header naming a parameter this verifier does not understand (or malformed)."""
 
 
 def loads_strict(data: bytes) -> Any:
@@ -105,4 +119,24 @@ def decode_sign1(data: bytes) -> Sign1:
         if not isinstance(decoded, Mapping):
             raise CoseError("protected header must encode a map")
         protected = decoded
+    _check_critical(protected, unprotected)
     return Sign1(protected_bytes, protected, unprotected, payload, signature)
+
+
+def _check_critical(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any]) -> None:
+    """RFC 9052 §3.1: `crit` is protected, a non-empty array of labels that are present in
+    the protected header and understood; anything else rejects the message."""
+    if HEADER_CRIT in unprotected:
+        raise CriticalHeaderError("crit must be in the protected header")
+    if HEADER_CRIT not in protected:
+        return
+    crit = protected[HEADER_CRIT]
+    if not isinstance(crit, list | tuple) or not crit:
+        raise CriticalHeaderError("crit must be a non-empty array of header labels")
+    for label in crit:
+        if isinstance(label, bool) or not isinstance(label, int | str):
+            raise CriticalHeaderError(f"crit label {label!r} is not an int or text label")
+        if label not in protected:
+            raise CriticalHeaderError(f"crit names header {label!r}, absent from protected")
+        if label not in UNDERSTOOD_CRITICAL:
+            raise CriticalHeaderError(f"critical header {label!r} is not understood")

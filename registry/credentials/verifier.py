@@ -15,7 +15,13 @@ from typing import Any
 
 from registry.credentials import algorithms
 from registry.credentials.claims import CLAIM_ISS, ClaimsError, CredentialClaims
-from registry.credentials.cose import CoseError, Sign1, decode_sign1, loads_strict
+from registry.credentials.cose import (
+    CoseError,
+    CriticalHeaderError,
+    Sign1,
+    decode_sign1,
+    loads_strict,
+)
 from registry.credentials.encoding import (
     MAX_INPUT_CHARS,
     PREFIX,
@@ -98,6 +104,8 @@ def _decompress(s: _State) -> str:
 def _cose(s: _State) -> str:
     try:
         s.sign1 = decode_sign1(s.cose_bytes)
+    except CriticalHeaderError as exc:
+        raise _Stop("cose.crit_unsupported", str(exc)) from None
     except CoseError as exc:
         raise _Stop("cose.malformed", str(exc)) from None
     return "COSE_Sign1"
