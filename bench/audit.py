@@ -76,7 +76,11 @@ def build(directory: Path, events: int) -> dict[str, Any]:
     from registry.credentials.keystore import KeyStore
     from registry.runtime import open_app
 
-    settings = Settings(sqlite_path=directory / "registry.sqlite", keys_dir=directory / "keys")
+    settings = Settings(
+        sqlite_path=directory / "registry.sqlite",
+        keys_dir=directory / "keys",
+        create_missing_secrets=True,
+    )
     KeyStore(settings.keys_dir).generate()
     app = open_app(settings)
     started = time.perf_counter()
@@ -127,7 +131,11 @@ def phase(name: str, directory: Path) -> dict[str, Any]:
         from registry.runtime import open_app
 
         app = open_app(
-            Settings(sqlite_path=directory / "registry.sqlite", keys_dir=directory / "keys")
+            Settings(
+                sqlite_path=directory / "registry.sqlite",
+                keys_dir=directory / "keys",
+                create_missing_secrets=True,
+            )
         )
         audit = AuditLog(app)
         checkpoint = json.loads((directory / "CP.json").read_text())

@@ -58,7 +58,11 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
     from registry.credentials.keystore import KeyStore
     from registry.pii import PersonalData
 
-    settings = Settings(sqlite_path=directory / "registry.sqlite", keys_dir=directory / "keys")
+    settings = Settings(
+        sqlite_path=directory / "registry.sqlite",
+        keys_dir=directory / "keys",
+        create_missing_secrets=True,
+    )
     keys = KeyStore(settings.keys_dir)
     key = keys.generate()
     clock = SimulatedClock(datetime.now(UTC) - timedelta(days=30))

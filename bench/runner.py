@@ -132,6 +132,7 @@ class BenchContext:
         return Settings(
             sqlite_path=self.workdir / f"{label}-{uuid.uuid4().hex[:8]}.sqlite",
             keys_dir=self.workdir / "keys",
+            create_missing_secrets=True,
         )
 
     def postgres_settings(self, schema: str) -> Settings:
@@ -145,6 +146,7 @@ class BenchContext:
             postgres_password=url.password or "",
             postgres_schema=schema,
             keys_dir=self.workdir / "keys",
+            create_missing_secrets=True,
         )
 
     def postgres_problem(self) -> str | None:

@@ -342,13 +342,11 @@ def seed_registrations(
         for n in range(first, min(count, first + batch)):
             eng = engineer(n)
             data = person(n)
-            id_hmac = vault.id_hmac(data.id_number)
-            subject = vault.subject_for(id_hmac)
+            subject = vault.subject_for(vault.id_hmac(data.id_number))
             at = at0 + timedelta(minutes=7 * n)
             reg = Registration.draft(
                 policy=policy,
                 subject_id=subject,
-                id_hmac=id_hmac,
                 personal_data=vault.encrypt(subject, data),
                 facts=ApplicationFacts.from_dict(sie_facts(n)),
                 actor=eng,
@@ -375,7 +373,11 @@ def seed_registrations(
                 reg.revoke("fraud", "forged project evidence", REGISTRAR, later)
             events += len(reg.pending_events) + 2
             pending.extend(
-                [reg, IdentityIndex("SIE", id_hmac, reg.id, at), NumberIndex(number, reg.id)]
+                [
+                    reg,
+                    IdentityIndex("SIE", IdentityIndex.subject_identity(subject), reg.id, at),
+                    NumberIndex(number, reg.id),
+                ]
             )
             ids.append(reg.id)
             numbers.append(number)

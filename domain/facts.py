@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from domain.errors import InvalidInput
+from domain.values import require_canonical, require_finite, require_plain_text
 
 EDUCATION_LEVELS = ("secondary", "college", "bachelor", "master", "doctorate")
 CERTIFICATE_KINDS = frozenset(
@@ -35,7 +36,7 @@ def _text(data: dict[str, Any], key: str, *, required: bool = True, limit: int =
     value = data.get(key, "")
     if not isinstance(value, str):
         raise InvalidInput(f"{key} must be text")
-    value = value.strip()
+    value = require_plain_text(value, key, multiline=limit > 500).strip()
     if required and not value:
         raise InvalidInput(f"{key} is required")
     if len(value) > limit:
@@ -200,6 +201,7 @@ class ApplicationFacts:
     def from_dict(cls, data: dict[str, Any]) -> ApplicationFacts:
         if not isinstance(data, dict):
             raise InvalidInput("application facts must be an object")
+        require_canonical(data, "facts")
         employer = data.get("employer")
         if employer is not None and not isinstance(employer, dict):
             raise InvalidInput("employer must be an object")
@@ -208,7 +210,7 @@ class ApplicationFacts:
             value = data.get(key, 0)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise InvalidInput(f"{key} must be a non-negative number")
-            return float(value)
+            return require_finite(float(value), key)
 
         region = _text(data, "region", required=False, limit=10) or "44"
         if not region.isdigit() or len(region) != 2:

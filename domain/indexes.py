@@ -7,7 +7,7 @@ concurrent attempt fails on the store's version constraint instead of slipping t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -20,14 +20,36 @@ _NS = uuid5(NAMESPACE_URL, "https://engineer-registry.example/ids")
 
 
 class IdentityIndex(Aggregate):
-    """One per (scheme, ID-number HMAC): at most one live application per engineer per scheme."""
+    """One per (scheme, person): at most one live application per engineer per scheme.
+
+    The identity is ``subject:<subject id>`` — a random id whose link to the ID number lives
+    only in the vault's mutable table and dies with erasure. The first release keyed this
+    index by the ID number's HMAC instead; its events are upcast and keep working.
+    """
 
     @staticmethod
-    def create_id(scheme: str, id_hmac: str) -> UUID:
-        return uuid5(_NS, f"identity:{scheme}:{id_hmac}")
+    def create_id(scheme: str, identity: str) -> UUID:
+        return uuid5(_NS, f"identity:{scheme}:{identity}")
 
-    @event("Claimed")
-    def __init__(self, scheme: str, id_hmac: str, registration_id: UUID, at: datetime) -> None:
+    @staticmethod
+    def subject_identity(subject_id: UUID) -> str:
+        return f"subject:{subject_id}"
+
+    class Claimed(Aggregate.Created):
+        """Version 2 renamed ``id_hmac`` to ``identity`` (it now holds the subject)."""
+
+        class_version: ClassVar[int] = 2
+        scheme: str
+        identity: str
+        registration_id: UUID
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["identity"] = state.pop("id_hmac")
+
+    @event(Claimed)
+    def __init__(self, scheme: str, identity: str, registration_id: UUID, at: datetime) -> None:
         self.scheme = scheme
         self.registration_id = registration_id
         self.history = [registration_id]
@@ -40,10 +62,20 @@ class IdentityIndex(Aggregate):
             )
         self._reclaimed(registration_id=registration_id, at=at)
 
+    def note_duplicate(self, registration_id: UUID, at: datetime) -> None:
+        """Another application for the same person, not told to its maker; approval refuses
+        it while the claimant is live (see `reclaim`)."""
+        self._duplicate_noted(registration_id=registration_id, at=at)
+
+    @event("DuplicateNoted")
+    def _duplicate_noted(self, registration_id: UUID, at: datetime) -> None:
+        self.history.append(registration_id)
+
     @event("Reclaimed")
     def _reclaimed(self, registration_id: UUID, at: datetime) -> None:
         self.registration_id = registration_id
-        self.history.append(registration_id)
+        if registration_id not in self.history:
+            self.history.append(registration_id)
 
 
 class NumberSequence(Aggregate):

@@ -130,18 +130,20 @@ class Registration(Aggregate):
         *,
         policy: SchemePolicy,
         subject_id: UUID,
-        id_hmac: str,
         personal_data: str,
         facts: ApplicationFacts,
         actor: Actor,
         at: datetime,
     ) -> Registration:
+        """A new application. Nothing derived from the ID number goes into the event (the
+        first release stored its HMAC as ``id_hmac``; new drafts leave it empty), so once the
+        subject's key is destroyed nothing in the log links to the person."""
         _require_role(actor, {Role.ENGINEER, Role.REGISTRAR}, "apply")
         return cls(
             scheme=policy.code,
             policy=policy.as_dict(),
             subject_id=subject_id,
-            id_hmac=id_hmac,
+            id_hmac="",
             personal_data=personal_data,
             facts=facts.as_dict(),
             actor_id=actor.id,
@@ -210,9 +212,13 @@ class Registration(Aggregate):
 
     # --------------------------------------------------------------- commands
 
-    def attach_evidence(self, evidence: EvidenceRef, actor: Actor, at: datetime) -> None:
+    def check_can_attach_evidence(self, actor: Actor) -> None:
+        """Refuses as `attach_evidence` would, before any file is received."""
         self._require_owner_or(actor, REGISTRARS, "attach evidence")
         self._require_status({Status.DRAFT, Status.RETURNED_FOR_SUPPLEMENT}, "attach evidence")
+
+    def attach_evidence(self, evidence: EvidenceRef, actor: Actor, at: datetime) -> None:
+        self.check_can_attach_evidence(actor)
         if any(e["sha256"] == evidence.sha256 for e in self.evidence):
             raise InvalidInput("this evidence file is already attached")
         self._evidence_attached(evidence=evidence.as_dict(), **self._meta(actor, at))
@@ -515,12 +521,12 @@ class Registration(Aggregate):
         actor: Actor,
         at: datetime,
         *,
-        new_id_hmac: str | None = None,
+        id_number_changed: bool = False,
         personal_data: str | None = None,
     ) -> None:
         """Amend anything but the ID number; a new employer or project goes back to review."""
         self._require_owner_or(actor, REGISTRARS, "amend")
-        if new_id_hmac is not None and new_id_hmac != self.id_hmac:
+        if id_number_changed:
             raise ImmutableField("the ID number cannot be amended")
         if self.status in TERMINAL or self.status is Status.SUSPENDED:
             raise InvalidTransition(f"a {self.status.value} registration cannot be amended")
@@ -773,6 +779,7 @@ class Registration(Aggregate):
     @event("PersonalDataErased")
     def _personal_data_erased(self, actor_id: str, actor_role: str, at: datetime) -> None:
         self.personal_data_erased = True
+        self.evidence = []  # the files were encrypted under the destroyed key: list none
         self.last_at = at
 
     # ----------------------------------------------------------------- helpers

@@ -7,10 +7,11 @@ the uniqueness and idempotency records it needs. Nothing else writes to the even
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -19,7 +20,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain.actors import SYSTEM, Actor
+from domain.actors import SYSTEM, Actor, Role
+from domain.errors import InvalidInput
 from domain.evidence import EvidenceRef
 from domain.facts import ApplicationFacts
 from domain.indexes import (
@@ -37,8 +39,15 @@ from domain.status import TERMINAL
 from registry.clock import Clock, SystemClock
 from registry.config import Settings
 from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.event_transcoder import CanonicalJSONTranscoder
+from registry.evidence import EvidenceFiles
 from registry.pii import PersonalData, PersonalDataVault
+from registry.secrets import SecretFiles
 from registry.storage import Database, open_database
+
+
+def _personal_bytes(personal: PersonalData) -> bytes:
+    return json.dumps(asdict(personal), sort_keys=True, ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)
@@ -83,14 +92,24 @@ class RegistryApp(Application[UUID]):
         """Called after every successful `save` (the audit tree follows the log this way)."""
         super().__init__(env=self.settings.eventsourcing_env())
         self.db = database or open_database(self.settings)
+        secrets = SecretFiles(
+            self.settings.keys_dir, create_missing=self.settings.create_missing_secrets
+        )
         hmac_key = bytes.fromhex(self.settings.pii_hmac_key) if self.settings.pii_hmac_key else None
-        self.vault = PersonalDataVault(self.db, hmac_key)
+        self.vault = PersonalDataVault(self.db, secrets, hmac_key=hmac_key)
+        self.evidence_files = EvidenceFiles(self.settings.evidence_root)
         self._protect_event_log()
         self._ensure_default_policies()
 
     def close(self) -> None:
         self.db.close()
         super().close()
+
+    def construct_transcoder(self) -> CanonicalJSONTranscoder:
+        """JSON as the library writes it, but refusing values with no canonical form."""
+        transcoder = CanonicalJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Record the events, then run the `after_save` hooks (they must not raise)."""
@@ -191,11 +210,12 @@ class RegistryApp(Application[UUID]):
                 yield UUID(str(n.originator_id))
             start = batch[-1].id + 1
 
-    def applicant_history(self, id_hmac: str, at: datetime) -> ApplicantHistory:
+    def applicant_history(self, registration: Registration, at: datetime) -> ApplicantHistory:
+        """What the person's other registrations say (dishonesty, title eligibility)."""
         dishonest = False
         title_eligible = False
         for policy in DEFAULT_POLICIES:
-            index = self._identity(policy.code, id_hmac)
+            index = self._identity(policy.code, registration.subject_id, registration.id_hmac)
             if index is None:
                 continue
             for registration_id in index.history:
@@ -205,12 +225,24 @@ class RegistryApp(Application[UUID]):
                     title_eligible = True
         return ApplicantHistory(dishonest, title_eligible)
 
-    def _identity(self, scheme: str, id_hmac: str) -> IdentityIndex | None:
-        try:
-            index: IdentityIndex = self.repository.get(IdentityIndex.create_id(scheme, id_hmac))
-        except AggregateNotFoundError:
-            return None
-        return index
+    def _identity(
+        self, scheme: str, subject_id: UUID, legacy_hmac: str | None = None
+    ) -> IdentityIndex | None:
+        """The person's identity index in `scheme`: by subject, else the first release's
+        index keyed by the ID-number HMAC (kept for stores written by that release)."""
+        identities = [IdentityIndex.subject_identity(subject_id)]
+        legacy_hmac = legacy_hmac or self.vault.id_hmac_of(subject_id)
+        if legacy_hmac:
+            identities.append(legacy_hmac)
+        for identity in identities:
+            try:
+                index: IdentityIndex = self.repository.get(
+                    IdentityIndex.create_id(scheme, identity)
+                )
+            except AggregateNotFoundError:
+                continue
+            return index
+        return None
 
     # ----------------------------------------------------------- the machinery
 
@@ -312,55 +344,93 @@ class RegistryApp(Application[UUID]):
         *,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        """Start an application (a draft); refuses a second live one for the same ID number."""
+        """Start an application (a draft) for the person with this ID number.
+
+        A second live application for the same person in a scheme is refused to a registrar.
+        Anyone else is never told whether an ID number is registered (that would let any
+        account probe the register): their draft is accepted and noted on the person's
+        index, and approval refuses it while the other one is live.
+        """
         policy = self.policy(scheme)
         parsed = facts if isinstance(facts, ApplicationFacts) else ApplicationFacts.from_dict(facts)
-        id_hmac = self.vault.id_hmac(personal.id_number)
+        subject_id = self.vault.subject_for(self.vault.id_hmac(personal.id_number))
         fingerprint = self._fingerprint(
             "apply",
             {
                 "scheme": scheme,
-                "id": id_hmac,
+                "subject": str(subject_id),
                 "facts": parsed.as_dict(),
-                "name": self.vault.keyed_digest(personal.name.encode()),
+                "personal": self.vault.subject_digest(subject_id, _personal_bytes(personal)),
             },
         )
         replay = self._replay(actor, idempotency_key, fingerprint)
         if replay is not None:
             return replay
-        subject_id = self.vault.subject_for(id_hmac)
+        now = self.clock.now()
         registration = Registration.draft(
             policy=policy,
             subject_id=subject_id,
-            id_hmac=id_hmac,
             personal_data=self.vault.encrypt(subject_id, personal),
             facts=parsed,
             actor=actor,
-            at=self.clock.now(),
+            at=now,
         )
-        index = self._identity(scheme, id_hmac)
+        index = self._identity(scheme, subject_id)
         if index is None:
-            index = IdentityIndex(scheme, id_hmac, registration.id, self.clock.now())
+            identity = IdentityIndex.subject_identity(subject_id)
+            index = IdentityIndex(scheme, identity, registration.id, now)
         else:
-            previous = self.get(index.registration_id)
-            index.reclaim(registration.id, previous.status in TERMINAL, self.clock.now())
+            previous_closed = self.get(index.registration_id).status in TERMINAL
+            if previous_closed or actor.role is Role.REGISTRAR:
+                index.reclaim(registration.id, previous_closed, now)
+            else:
+                index.note_duplicate(registration.id, now)
         return self._commit(registration, [index], actor, idempotency_key, fingerprint)
 
+    def check_can_attach_evidence(self, registration_id: UUID, actor: Actor) -> None:
+        """Refuses as `attach_evidence` would; call it before receiving a file."""
+        self.get(registration_id).check_can_attach_evidence(actor)
+
     def attach_evidence(
-        self, registration_id: UUID, actor: Actor, evidence: EvidenceRef, **options: Any
+        self,
+        registration_id: UUID,
+        actor: Actor,
+        evidence: EvidenceRef,
+        content: bytes,
+        *,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
     ) -> CommandResult:
+        """Seal the file under the subject's key, store it, and record its reference."""
+        if len(content) != evidence.size or hashlib.sha256(content).hexdigest() != evidence.sha256:
+            raise InvalidInput("the evidence file does not match its reference (size or hash)")
+        registration = self._load(registration_id, expected_version)
+        registration.check_can_attach_evidence(actor)
+        sealed = self.vault.seal(registration.subject_id, content, evidence.sha256.encode())
+        self.evidence_files.write(registration.subject_id, evidence.sha256, sealed)
         return self._run(
             "attach_evidence",
             registration_id,
             actor,
             lambda r, at: r.attach_evidence(evidence, actor, at),
             payload=evidence.as_dict(),
-            **options,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
         )
+
+    def evidence_content(self, registration_id: UUID, sha256: str) -> bytes | None:
+        """An attached file's bytes, or None when unknown or erased."""
+        registration = self.get(registration_id)
+        if not any(e["sha256"] == sha256 for e in registration.evidence):
+            return None
+        sealed = self.evidence_files.read(registration.subject_id, sha256)
+        if sealed is None:
+            return None
+        return self.vault.unseal(registration.subject_id, sealed, sha256.encode())
 
     def submit(self, registration_id: UUID, actor: Actor, **options: Any) -> CommandResult:
         def action(r: Registration, at: datetime) -> None:
-            r.submit(actor, at, self.applicant_history(r.id_hmac, at))
+            r.submit(actor, at, self.applicant_history(r, at))
 
         return self._run("submit", registration_id, actor, action, **options)
 
@@ -441,7 +511,7 @@ class RegistryApp(Application[UUID]):
         parsed = ApplicationFacts.from_dict(facts) if facts is not None else None
 
         def action(r: Registration, at: datetime) -> None:
-            r.provide_supplement(actor, at, parsed, self.applicant_history(r.id_hmac, at))
+            r.provide_supplement(actor, at, parsed, self.applicant_history(r, at))
 
         return self._run(
             "supplement", registration_id, actor, action, payload={"facts": facts}, **options
@@ -488,6 +558,7 @@ class RegistryApp(Application[UUID]):
                     sequence = NumberSequence(policy.number_prefix, region, at.year)
                 number = format_number(policy.number_prefix, region, at.year, sequence.allocate())
                 others = [sequence, NumberIndex(number, registration.id)]
+                others += self._claim_identity(registration, at)
             registration.approve(number, actor, at)
             try:
                 return self._commit(registration, others, actor, idempotency_key, fingerprint)
@@ -496,6 +567,16 @@ class RegistryApp(Application[UUID]):
                 if self.get(registration_id).version != version_before:
                     raise
         raise ConcurrencyConflict("could not allocate a registration number; retry")
+
+    def _claim_identity(self, registration: Registration, at: datetime) -> list[Aggregate]:
+        """At first approval, refuse a duplicate of a live registration of the same person;
+        a duplicate whose rival has since closed takes the person's index over."""
+        index = self._identity(registration.scheme, registration.subject_id, registration.id_hmac)
+        if index is None or index.registration_id == registration.id:
+            return []
+        rival = self.get(index.registration_id)
+        index.reclaim(registration.id, rival.status in TERMINAL, at)
+        return [index]
 
     def reject(
         self, registration_id: UUID, actor: Actor, reason: str, **options: Any
@@ -638,18 +719,21 @@ class RegistryApp(Application[UUID]):
         """Amend facts and/or personal data; the ID number is immutable."""
 
         def action(r: Registration, at: datetime) -> None:
-            new_hmac = token = None
+            changed = False
+            token = None
             if personal is not None:
-                new_hmac = self.vault.id_hmac(personal.id_number)
-                if new_hmac == r.id_hmac:
+                current = self.personal_data(r)
+                if current is None:
+                    raise InvalidInput("this engineer's personal data was erased")
+                changed = current.id_number != personal.id_number
+                if not changed:
                     token = self.vault.encrypt(r.subject_id, personal)
-            r.amend(changes, actor, at, new_id_hmac=new_hmac, personal_data=token)
+            r.amend(changes, actor, at, id_number_changed=changed, personal_data=token)
 
         payload: dict[str, Any] = {"changes": changes}
         if personal is not None:
-            payload["personal"] = self.vault.keyed_digest(
-                repr(sorted(vars(personal).items())).encode()
-            )
+            subject_id = self.get(registration_id).subject_id
+            payload["personal"] = self.vault.subject_digest(subject_id, _personal_bytes(personal))
         return self._run("amend", registration_id, actor, action, payload=payload, **options)
 
     def record_certificate(
@@ -673,18 +757,22 @@ class RegistryApp(Application[UUID]):
     def erase_personal_data(self, registration_id: UUID, actor: Actor) -> list[CommandResult]:
         """Destroy the engineer's key and record the erasure on each of their registrations."""
         registration = self.get(registration_id)
+        subject_id = registration.subject_id
+        registrations = {registration_id}
+        for policy in DEFAULT_POLICIES:
+            index = self._identity(policy.code, subject_id, registration.id_hmac)
+            registrations.update(index.history if index else [])
         results = []
         # Record first, then shred: a failure in between leaves a retryable command, never
         # data destroyed without an event saying so. Repeating it finishes the job.
-        for policy in DEFAULT_POLICIES:
-            index = self._identity(policy.code, registration.id_hmac)
-            for rid in index.history if index else []:
-                reg = self.get(rid)
-                if not reg.personal_data_erased:
-                    results.append(
-                        self._run("erase", rid, actor, lambda r, at: r.record_erasure(actor, at))
-                    )
-        self.vault.destroy(registration.subject_id)
+        for rid in sorted(registrations, key=str):
+            reg = self.get(rid)
+            if reg.subject_id == subject_id and not reg.personal_data_erased:
+                results.append(
+                    self._run("erase", rid, actor, lambda r, at: r.record_erasure(actor, at))
+                )
+        self.vault.destroy(subject_id)
+        self.evidence_files.shred(subject_id)
         return results
 
     def apply_scheme_rules(self, registration_id: UUID) -> CommandResult | None:

@@ -34,6 +34,8 @@ class Settings:
     postgres_schema: str = "public"
     keys_dir: Path = Path("var/keys")
     holiday_file: Path | None = None
+    evidence_dir: Path | None = None
+    """Sealed evidence files; default: `evidence` beside the key directory."""
     public_base_url: str = "http://127.0.0.1:8000"
     issuer: str = "CN-44-REG"
     issuer_region: str = "44"
@@ -65,7 +67,7 @@ class Settings:
             if name not in self.__dataclass_fields__:
                 raise ValueError(f"unknown setting {name!r}")
             current = getattr(self, name)
-            if name in {"sqlite_path", "keys_dir", "holiday_file"}:
+            if name in {"sqlite_path", "keys_dir", "holiday_file", "evidence_dir"}:
                 converted[name] = Path(value) if value else None
             elif isinstance(current, bool):
                 converted[name] = _as_bool(name, value)
@@ -94,6 +96,10 @@ class Settings:
                 "POSTGRES_SCHEMA": self.postgres_schema,
                 "POSTGRES_POOL_SIZE": "5",
                 "POSTGRES_MAX_OVERFLOW": "10",
+                # Wait at most 5 s for a connection (default 30 s), and check a pooled
+                # connection before use so none that died in a server restart is handed out.
+                "POSTGRES_CONNECT_TIMEOUT": "5",
+                "POSTGRES_PRE_PING": "y",
             }
         self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         return {
@@ -102,6 +108,10 @@ class Settings:
             "SQLITE_DBNAME": str(self.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
+
+    @property
+    def evidence_root(self) -> Path:
+        return self.evidence_dir or self.keys_dir.parent / "evidence"
 
     @property
     def postgres_dsn(self) -> str:

@@ -101,9 +101,13 @@ def postgres_settings(schema: str, **extra: object) -> Settings:
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for a fresh, empty store of each kind."""
     if request.param == "sqlite":
-        return Settings(sqlite_path=tmp_path / "registry.sqlite", keys_dir=tmp_path / "keys")
+        return Settings(
+            sqlite_path=tmp_path / "registry.sqlite",
+            keys_dir=tmp_path / "keys",
+            create_missing_secrets=True,
+        )
     schema = request.getfixturevalue("postgres_schema")
-    return postgres_settings(schema, keys_dir=tmp_path / "keys")
+    return postgres_settings(schema, keys_dir=tmp_path / "keys", create_missing_secrets=True)
 
 
 @pytest.fixture

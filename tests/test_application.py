@@ -57,13 +57,31 @@ def test_second_live_application_with_the_same_id_number_is_refused(
     rid = app.apply(engineer(1), "SIE", person(1), sie_facts()).registration_id
     before = all_stored_events(app)
     with pytest.raises(DuplicateApplication):
-        app.apply(engineer(99), "SIE", person(1, name="李四"), sie_facts())
+        app.apply(REGISTRAR, "SIE", person(1, name="李四"), sie_facts())
     assert all_stored_events(app) == before
     # Another scheme is a different registration; a withdrawn one frees the slot.
     app.apply(engineer(1), "IET", person(1), sie_facts())
     app.withdraw(rid, engineer(1), "changed my mind")
     again = app.apply(engineer(1), "SIE", person(1), sie_facts())
     assert again.registration_id != rid
+
+
+def test_applying_with_someone_elses_id_number_reveals_nothing_and_is_never_approved(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    """Only the registrar may learn whether an ID number is registered (issue 9, low)."""
+    first = approved(app, clock, 1)
+    probe = app.apply(engineer(99), "SIE", person(1, name="李四"), sie_facts())
+    fresh = app.apply(engineer(98), "SIE", person(98), sie_facts())
+    # The prober's answer has the same shape as anyone's: a draft at version 1.
+    assert (probe.version, probe.events) == (fresh.version, fresh.events)
+    app.submit(probe.registration_id, engineer(99))
+    app.start_review(probe.registration_id, REVIEWER)
+    with pytest.raises(DuplicateApplication):
+        app.approve(probe.registration_id, REVIEWER)
+    # Once the first registration is closed, the later application may take its place.
+    app.revoke(first.registration_id, REGISTRAR, "resigned", "left the profession")
+    assert app.approve(probe.registration_id, REVIEWER).number is not None
 
 
 def test_concurrent_approvals_cannot_both_succeed(
@@ -205,7 +223,7 @@ def test_no_plaintext_id_number_anywhere(
     results = [approved(app, clock, n) for n in range(1, 6)]
     app.amend(results[0].registration_id, engineer(1), {"skills": "更新"}, personal=people[0])
     with pytest.raises(DuplicateApplication) as refused:
-        app.apply(engineer(7), "SIE", people[1], sie_facts())
+        app.apply(REGISTRAR, "SIE", people[1], sie_facts())
     outputs = [json.dumps([r.as_dict() for r in results]), str(refused.value), caplog.text]
     outputs += [repr(p) for p in people]
     stored = _every_stored_byte(app, settings)

@@ -41,7 +41,6 @@ def draft(scheme: str = "SIE", facts: dict | None = None) -> Registration:
     return Registration.draft(
         policy=policy,
         subject_id=uuid4(),
-        id_hmac="h" * 64,
         personal_data="ct",
         facts=ApplicationFacts.from_dict(facts),
         actor=ENG,
@@ -227,7 +226,7 @@ def test_event_time_never_goes_backwards() -> None:
 def test_amendment_rules() -> None:
     r = active()
     with pytest.raises(ImmutableField):
-        r.amend({}, ENG, T0, new_id_hmac="other")
+        r.amend({}, ENG, T0, id_number_changed=True)
     r.amend({"skills": "SAP S/4HANA"}, ENG, T0)
     assert r.status is Status.ACTIVE
     employer = {"id": "emp-2", "name": "新公司", "job_description": "实施"}

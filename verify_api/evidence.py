@@ -1,17 +1,15 @@
-"""Evidence files, received as a stream and stored content-addressed.
+"""Evidence uploads, received as a stream with their limits enforced while they arrive.
 
 The size limit is enforced while the bytes arrive (an upload is cut off as soon as it
 crosses 5 MB, whatever Content-Length claimed) and the type is decided by the file's magic
-bytes, not by the client's say-so. Files land under `{root}/{sha[:2]}/{sha}`; the event log
-only ever records the `EvidenceRef` (hash, type, size, kind, name).
+bytes, not by the client's say-so. The bytes stay in memory (5 MB at most): plaintext never
+touches the disk. The application seals them under the subject's key and stores them
+(`registry.evidence`); the event log only records the `EvidenceRef`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +35,14 @@ class EvidenceRejected(Exception):
 
 
 @dataclass(frozen=True)
-class StoredFile:
+class ReceivedFile:
     sha256: str
     media_type: str
-    size: int
-    path: Path
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
 
 
 def sniff(head: bytes) -> str | None:
@@ -52,52 +53,36 @@ def sniff(head: bytes) -> str | None:
 
 
 class EvidenceStore:
+    """Receives uploads; `root` is where the application keeps the sealed files."""
+
     def __init__(self, root: Path, max_bytes: int = MAX_EVIDENCE_BYTES) -> None:
         self.root = root
         self.max_bytes = max_bytes
 
-    def path_for(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
-
-    async def receive(self, chunks: AsyncIterator[bytes], declared_type: str | None) -> StoredFile:
-        """Stream `chunks` to disk; raises `EvidenceRejected` the moment a limit is crossed."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        head = b""
+    async def receive(
+        self, chunks: AsyncIterator[bytes], declared_type: str | None
+    ) -> ReceivedFile:
+        """Read `chunks`; raises `EvidenceRejected` the moment a limit is crossed."""
+        buffer = bytearray()
         media_type: str | None = None
-        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in chunks:
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise EvidenceRejected(
-                            413,
-                            "evidence.too_large",
-                            f"evidence files are limited to {self.max_bytes} bytes",
-                        )
-                    if media_type is None:
-                        head = (head + chunk)[:_SNIFF_BYTES]
-                        if len(head) >= _SNIFF_BYTES:
-                            media_type = self._check_type(head, declared_type)
-                    digest.update(chunk)
-                    out.write(chunk)
-            if size == 0:
-                raise EvidenceRejected(422, "evidence.empty", "the evidence file is empty")
-            if media_type is None:
-                media_type = self._check_type(head, declared_type)
-            sha = digest.hexdigest()
-            final = self.path_for(sha)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-            return StoredFile(sha, media_type, size, final)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            if len(buffer) + len(chunk) > self.max_bytes:
+                raise EvidenceRejected(
+                    413,
+                    "evidence.too_large",
+                    f"evidence files are limited to {self.max_bytes} bytes",
+                )
+            buffer += chunk
+            if media_type is None and len(buffer) >= _SNIFF_BYTES:
+                media_type = self._check_type(bytes(buffer[:_SNIFF_BYTES]), declared_type)
+        if not buffer:
+            raise EvidenceRejected(422, "evidence.empty", "the evidence file is empty")
+        if media_type is None:
+            media_type = self._check_type(bytes(buffer), declared_type)
+        content = bytes(buffer)
+        return ReceivedFile(hashlib.sha256(content).hexdigest(), media_type, content)
 
     @staticmethod
     def _check_type(head: bytes, declared_type: str | None) -> str:

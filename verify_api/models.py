@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from domain.errors import InvalidInput
+from domain.values import require_canonical
 from registry.application import CommandResult
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _canonical_object(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse at the edge what the log could not canonicalise (NaN, ±Infinity, lone
+    surrogates); the application refuses it again before anything is stored."""
+    try:
+        require_canonical(value, "object")
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_canonical_object)]
 
 
 # ------------------------------------------------------------------ registry commands
@@ -30,7 +45,7 @@ class PersonalIn(_Strict):
 class ApplyIn(_Strict):
     scheme: str = Field(min_length=2, max_length=10, examples=["SIE"])
     personal: PersonalIn
-    facts: dict[str, Any] = Field(
+    facts: JsonObject = Field(
         description="Education, certificates, projects, employer… (see the scheme rules)."
     )
 
@@ -60,7 +75,7 @@ class ReturnIn(_Strict):
 
 
 class SupplementIn(_Strict):
-    facts: dict[str, Any] | None = None
+    facts: JsonObject | None = None
 
 
 class CeIn(_Strict):
@@ -81,7 +96,7 @@ class CodedReasonIn(_Strict):
 
 
 class AmendIn(_Strict):
-    changes: dict[str, Any] = Field(default_factory=dict)
+    changes: JsonObject = Field(default_factory=dict)
     personal: PersonalIn | None = None
 
 

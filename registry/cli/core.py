@@ -260,7 +260,8 @@ def query_session(out: Output) -> Iterator[tuple[RegistryApp, Any]]:
 def init(json_: JsonOpt = False) -> None:
     """Create the store (events, vault, projections) and the default scheme policies."""
     out = Output(json_)
-    with out.guard(), registry_session() as registry:
+    # A new registry makes its secret key files here; everything else refuses without them.
+    with out.guard(), registry_session(Settings.load(create_missing_secrets=True)) as registry:
         projections = open_projections(registry)
         schemes = registry.schemes()
         data = {
@@ -313,7 +314,7 @@ def demo(
     out = Output(json_)
     with out.guard():
         end = demo_timeline_end(parse_date(until, "--until"))
-        settings = Settings.load()
+        settings = Settings.load(create_missing_secrets=True)
         if fresh:
             out.print(f"[dim]{reset_store(settings)}[/dim]")
         clock = SimulatedClock(demo_start(end))

@@ -44,7 +44,8 @@ def serve(
 
     from registry.credentials.keystore import KeyStore
 
-    settings = Settings.load()
+    # Only the demo may create missing secret key files; a real registry refuses to start.
+    settings = Settings.load(create_missing_secrets=True) if demo else Settings.load()
     if demo:
         _seed_demo(settings)
     keys = KeyStore(settings.keys_dir)

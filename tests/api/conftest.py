@@ -77,7 +77,11 @@ def api(settings: Settings, clock: SimulatedClock, tmp_path: Path) -> Iterator[A
 @pytest.fixture
 def sqlite_api(tmp_path: Path, clock: SimulatedClock) -> Iterator[Api]:
     """SQLite only: for tests about the HTTP layer rather than the store."""
-    settings = Settings(sqlite_path=tmp_path / "registry.sqlite", keys_dir=tmp_path / "keys")
+    settings = Settings(
+        sqlite_path=tmp_path / "registry.sqlite",
+        keys_dir=tmp_path / "keys",
+        create_missing_secrets=True,
+    )
     made, registry = make_api(settings, clock, tmp_path)
     with made.client:
         yield made

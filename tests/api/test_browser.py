@@ -45,6 +45,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
     settings = Settings(
         sqlite_path=tmp_path / "registry.sqlite",
         keys_dir=tmp_path / "keys",
+        create_missing_secrets=True,
         public_base_url=f"http://127.0.0.1:{port}",
     )
     # The server runs on the system clock, so the history ends a little before now.

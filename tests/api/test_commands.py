@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 from tests.api.conftest import Api
 from tests.builders import iet_facts, person, sie_facts
@@ -42,7 +43,10 @@ def test_iet_lifecycle_over_http(api: Api, tmp_path: Path) -> None:
     assert up.status_code == 201, up.text
     sha = hashlib.sha256(PDF).hexdigest()
     assert up.json()["sha256"] == sha and up.json()["media_type"] == "application/pdf"
-    assert (tmp_path / "evidence" / sha[:2] / sha).read_bytes() == PDF
+    # Sealed at rest under the subject's key: the file on disk is not the upload.
+    (stored,) = (tmp_path / "evidence").glob(f"*/{sha}")
+    assert PDF not in stored.read_bytes()
+    assert api.registry.evidence_content(UUID(rid), sha) == PDF
     steps = [
         ("engineer", "submit", None),
         ("employer", "endorse", {"note": "在职"}),
@@ -220,7 +224,9 @@ def test_public_endpoints_are_rate_limited(tmp_path: Path) -> None:
     from registry.config import Settings
     from tests.api.conftest import make_api
 
-    settings = Settings(sqlite_path=tmp_path / "r.sqlite", keys_dir=tmp_path / "keys")
+    settings = Settings(
+        sqlite_path=tmp_path / "r.sqlite", keys_dir=tmp_path / "keys", create_missing_secrets=True
+    )
     api, registry = make_api(
         settings, SimulatedClock(datetime(2024, 3, 1, tzinfo=UTC)), tmp_path, rate_limit=5
     )

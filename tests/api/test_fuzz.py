@@ -29,7 +29,9 @@ from tests.builders import approved
 from verify_api.app import create_app
 
 _DIR = Path(tempfile.mkdtemp(prefix="fuzz-"))
-_SETTINGS = Settings(sqlite_path=_DIR / "registry.sqlite", keys_dir=_DIR / "keys")
+_SETTINGS = Settings(
+    sqlite_path=_DIR / "registry.sqlite", keys_dir=_DIR / "keys", create_missing_secrets=True
+)
 KeyStore(_SETTINGS.keys_dir).generate()
 _CLOCK = SimulatedClock(datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
 _REGISTRY = RegistryApp(_SETTINGS, clock=_CLOCK)

@@ -112,7 +112,9 @@ def test_matrix_covers_every_operation_and_matches_the_server_table() -> None:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, str]]:
     tmp: Path = tmp_path_factory.mktemp("roles")
-    settings = Settings(sqlite_path=tmp / "registry.sqlite", keys_dir=tmp / "keys")
+    settings = Settings(
+        sqlite_path=tmp / "registry.sqlite", keys_dir=tmp / "keys", create_missing_secrets=True
+    )
     clock = SimulatedClock(datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
     made, registry = make_api(settings, clock, tmp)
     with made.client:

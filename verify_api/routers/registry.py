@@ -7,6 +7,7 @@ the ETag). The domain re-checks ownership and roles; its refusals keep their sta
 """
 
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -212,8 +213,9 @@ async def attach_evidence(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_EVIDENCE_BYTES:
         raise ApiError(413, "evidence.too_large", f"limit is {MAX_EVIDENCE_BYTES} bytes")
-    # Refuse before reading a byte if the registration is unknown or not the caller's.
-    await run_in_threadpool(services.registry.get, registration_id)
+    # Refuse before reading a byte if the registration is unknown, not the caller's, or in a
+    # state that takes no evidence: nothing is received, nothing is stored.
+    await run_in_threadpool(services.registry.check_can_attach_evidence, registration_id, actor)
 
     async def chunks() -> AsyncIterator[bytes]:
         async for chunk in request.stream():
@@ -225,11 +227,14 @@ async def attach_evidence(
         raise ApiError(exc.status, exc.code, exc.message) from None
     ref = EvidenceRef(stored.sha256, stored.media_type, stored.size, kind, filename)
     result = await run_in_threadpool(
-        services.registry.attach_evidence,
-        registration_id,
-        actor,
-        ref,
-        **_options(idempotency_key, expected_version),
+        partial(
+            services.registry.attach_evidence,
+            registration_id,
+            actor,
+            ref,
+            stored.content,
+            **_options(idempotency_key, expected_version),
+        )
     )
     out = _done(services, response, result)
     return EvidenceOut(
