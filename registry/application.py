@@ -247,8 +247,16 @@ class RegistryApp(Application[UUID]):
     # ----------------------------------------------------------- the machinery
 
     def _fingerprint(self, command: str, payload: dict[str, Any]) -> str:
-        body = json.dumps([command, payload], sort_keys=True, default=str, ensure_ascii=False)
-        return self.vault.keyed_digest(body.encode())
+        try:
+            body = json.dumps(
+                [command, payload], sort_keys=True, default=str, ensure_ascii=False, allow_nan=False
+            ).encode()
+        except ValueError:  # NaN/Infinity, or a lone surrogate (UnicodeEncodeError)
+            raise InvalidInput(
+                "the request holds a value with no canonical JSON form (a non-finite number "
+                "or text that is not valid Unicode)"
+            ) from None
+        return self.vault.keyed_digest(body)
 
     def _replay(self, actor: Actor, key: str | None, fingerprint: str) -> CommandResult | None:
         if key is None:

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 from dataclasses import asdict, dataclass
 from uuid import UUID, uuid4
 
@@ -252,4 +253,19 @@ class PersonalDataVault:
             cur.execute("SELECT 1 FROM subject_keys WHERE subject_id = ?", (str(subject_id),))
             existed = cur.fetchone() is not None
             cur.execute("DELETE FROM subject_keys WHERE subject_id = ?", (str(subject_id),))
+        self._flush_old_page_images()
         return existed
+
+    def _flush_old_page_images(self) -> None:
+        """SQLite keeps the deleted row's old page in the write-ahead log until a checkpoint:
+        checkpoint and truncate it, so a copy of the files holds no trace of the key."""
+        path = getattr(self.db, "path", None)
+        if self.db.dialect != "sqlite" or path is None:
+            return
+        conn = sqlite3.connect(path, timeout=30)
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+        if busy:
+            log.warning("erasure: the write-ahead log could not be truncated yet (readers busy)")
