@@ -1,7 +1,8 @@
 """Read models built from the registry's event log (SPEC §5)."""
 
 from projections.fold import ProjectionError
-from projections.registry_views import RegistryProjections
+from projections.rebuild_lock import RebuildInProgress
+from projections.registry_views import RebuildReport, RegistryProjections
 from projections.views import (
     DishonestyEntry,
     EligibilityView,
@@ -16,6 +17,8 @@ __all__ = [
     "EligibilityView",
     "ProjectionError",
     "QueueItem",
+    "RebuildInProgress",
+    "RebuildReport",
     "RegistrationView",
     "RegistryProjections",
     "Statistics",

@@ -13,6 +13,14 @@ them in lock-step means two views can never disagree about how far the log was r
 Tables: `proj_tracking` (position), `proj_registration` (current state, one row per
 registration), `proj_history` (every change of standing, for point-in-time answers),
 `proj_decision` (review decisions, for turnaround statistics).
+
+Rebuilds (and `SCHEMA_VERSION` changes) never empty or drop the live tables: the log is
+folded into shadow tables under their own tracking row while the live tables keep serving and
+keep being caught up; then one transaction folds the last notifications, renames the shadow
+tables into place and carries the shadow's position over (see `projections.tables`). The
+position always travels with the tables it describes, so events written during the rebuild
+are applied exactly once: either in the shadow before the switch, or by the live projector
+after it.
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ from __future__ import annotations
 import math
 import statistics as stats
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -40,6 +50,18 @@ from projections.fold import (
     personal_data_of,
     ts,
 )
+from projections.rebuild_lock import RebuildLock
+from projections.tables import (
+    LIVE,
+    PROJECTION_NAME,
+    SHADOW,
+    STATE_COLUMNS,
+    TRACKING_DDL,
+    VIEW_TABLES,
+    TableSet,
+    retired,
+    table_exists,
+)
 from projections.views import (
     DishonestyEntry,
     EligibilityView,
@@ -53,60 +75,23 @@ if TYPE_CHECKING:
     from registry.application import RegistryApp
     from registry.storage import Cursor
 
-PROJECTION_NAME = "registry_views"
 SCHEMA_VERSION = 1
-"""Bump when a table or a fold rule changes: the views are then rebuilt from the log."""
+"""Bump when a table or a fold rule changes: the views are then rebuilt (in shadow) from the log."""
 
 BATCH_SIZE = 500
-VIEW_TABLES = ("proj_registration", "proj_history", "proj_decision")
+MAX_SWITCH_ATTEMPTS = 50
+"""Rounds of shadow catch-up + switch before a rebuild gives up (the live views stay as they
+are): each round only fails when the live views moved past the shadow in the meantime."""
+DELETE_CHUNK = 5_000
+"""Rows per transaction when SQLite empties a retired table (`secure_delete` overwrites every
+page, so one big DROP would hold the write lock, and with it every reader, for long)."""
+
 _IN_REVIEW_VALUES = tuple(sorted(s.value for s in IN_REVIEW))
 _REREVIEW_VALUES = tuple(sorted(s.value for s in REREVIEW))
 _PRACTISING_VALUES = tuple(sorted({Status.ACTIVE.value, *_REREVIEW_VALUES}))
 _LAPSED_REASON = "validity.lapsed"
-
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS proj_registration ("
-    " registration_id TEXT PRIMARY KEY, scheme TEXT NOT NULL, created_at TEXT NOT NULL,"
-    " review_days INTEGER NOT NULL, fv_days INTEGER NOT NULL, validity_years INTEGER NOT NULL,"
-    " title_years INTEGER, ce_renews INTEGER NOT NULL, ce_annual INTEGER NOT NULL,"
-    " subject_id TEXT NOT NULL, number TEXT UNIQUE, status TEXT NOT NULL,"
-    " status_reason TEXT NOT NULL, status_since TEXT NOT NULL, valid_until TEXT,"
-    " submitted_at TEXT, approved_at TEXT, reinstated_at TEXT, employer_id TEXT,"
-    " employer_name TEXT, region TEXT NOT NULL, masked_name TEXT, erased INTEGER NOT NULL,"
-    " dishonest INTEGER NOT NULL, dishonest_since TEXT, dishonest_reason TEXT,"
-    " certificate_serial TEXT, first_bad_at TEXT, run_start TEXT, updated_at TEXT NOT NULL,"
-    " version INTEGER NOT NULL, history_seq INTEGER NOT NULL, decision_seq INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS proj_registration_employer ON proj_registration (employer_id)",
-    "CREATE INDEX IF NOT EXISTS proj_registration_status ON proj_registration (status)",
-    "CREATE INDEX IF NOT EXISTS proj_registration_valid ON proj_registration (valid_until)",
-    "CREATE TABLE IF NOT EXISTS proj_history ("
-    " registration_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL,"
-    " status TEXT NOT NULL, reason_code TEXT NOT NULL, since TEXT NOT NULL, valid_until TEXT,"
-    " numbered INTEGER NOT NULL, employer_id TEXT, employer_name TEXT,"
-    " dishonest INTEGER NOT NULL, run_start TEXT, PRIMARY KEY (registration_id, seq))",
-    "CREATE INDEX IF NOT EXISTS proj_history_at ON proj_history (registration_id, at)",
-    "CREATE TABLE IF NOT EXISTS proj_decision ("
-    " registration_id TEXT NOT NULL, seq INTEGER NOT NULL, scheme TEXT NOT NULL,"
-    " decision TEXT NOT NULL, submitted_at TEXT, decided_at TEXT NOT NULL,"
-    " PRIMARY KEY (registration_id, seq))",
-)
-
-_STATE_COLUMNS = RegState.columns()
-_STATE_SELECT = f"SELECT {', '.join(_STATE_COLUMNS)} FROM proj_registration"
-_STATE_UPSERT = (
-    f"INSERT INTO proj_registration ({', '.join(_STATE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _STATE_COLUMNS)}) "
-    "ON CONFLICT (registration_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _STATE_COLUMNS if c != "registration_id")
-)
-_HISTORY_INSERT = (
-    f"INSERT INTO proj_history ({', '.join(HISTORY_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in HISTORY_COLUMNS)})"
-)
-_DECISION_INSERT = (
-    f"INSERT INTO proj_decision ({', '.join(DECISION_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in DECISION_COLUMNS)})"
-)
+_STATE_COLUMNS = STATE_COLUMNS
+_STATE_SELECT = LIVE.state_select
 
 
 def _in(values: Sequence[str]) -> str:
@@ -163,10 +148,40 @@ def _note(status: str, numbered: bool, lapsed: bool) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class RebuildReport:
+    """What the last rebuild did: `switch_seconds` is how long the switch held its locks."""
+
+    notifications: int
+    position: int
+    seconds: float
+    switch_attempts: int
+    switch_seconds: float
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Notifications after `start` up to `last`, read and decrypted before any transaction."""
+
+    start: int
+    last: int
+    count: int
+    events: list[tuple[int, Any]]
+    masked: dict[int, str | None]
+
+
 class RegistryProjections:
     """Catch-up projector and query API over the registry's read models."""
 
-    def __init__(self, app: RegistryApp, calendar: WorkingCalendar | None = None) -> None:
+    def __init__(
+        self,
+        app: RegistryApp,
+        calendar: WorkingCalendar | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Open the read models; if they were built by another `SCHEMA_VERSION`, rebuild them
+        in shadow first (waiting for a rebuild already under way) — `progress` sees that."""
         self.app = app
         self.db = app.db
         if calendar is None:
@@ -175,43 +190,69 @@ class RegistryProjections:
             calendar = default_calendar(app.settings.holiday_file)
         self.calendar = calendar
         self.batch_size = BATCH_SIZE
-        self._create_tables()
+        self.last_rebuild: RebuildReport | None = None
+        if not self._open():
+            self._upgrade(progress)
 
     # ------------------------------------------------------------------ schema
 
-    def _create_tables(self) -> None:
+    def _open(self) -> bool:
+        """Create what is missing; False when the live views are of another schema version."""
         with self.db.transaction() as cur:
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS proj_tracking (name TEXT PRIMARY KEY, "
-                "position BIGINT NOT NULL, schema_version INTEGER NOT NULL)"
-            )
+            if self.db.dialect == "postgres":  # two first starts must not both create tables
+                cur.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ?, 0))",
+                    (f".{PROJECTION_NAME}.open",),
+                )
+            cur.execute(TRACKING_DDL)
             cur.execute(
                 "SELECT schema_version FROM proj_tracking WHERE name = ?", (PROJECTION_NAME,)
             )
             row = cur.fetchone()
             if row is not None and int(row[0]) != SCHEMA_VERSION:
-                # The fold changed: old rows mean something else now. Start again from 0.
-                for table in VIEW_TABLES:
-                    cur.execute(f"DROP TABLE IF EXISTS {table}")
-                cur.execute(
-                    "UPDATE proj_tracking SET position = 0, schema_version = ? WHERE name = ?",
-                    (SCHEMA_VERSION, PROJECTION_NAME),
-                )
-            for statement in _DDL:
-                cur.execute(statement)
+                return False
+            for table in LIVE.tables:
+                if not table_exists(cur, self.db.dialect, table):
+                    for statement in LIVE.ddl(table):
+                        cur.execute(statement)
             cur.execute(
                 "INSERT INTO proj_tracking (name, position, schema_version) VALUES (?, 0, ?) "
                 "ON CONFLICT (name) DO NOTHING",
                 (PROJECTION_NAME, SCHEMA_VERSION),
             )
+        return True
+
+    def _upgrade(self, progress: Callable[[int], None] | None) -> None:
+        """The fold changed: build this version in shadow while the old views keep serving."""
+        with RebuildLock(self.app.settings, PROJECTION_NAME, wait=True):
+            if self._open():
+                return  # another program of this version finished the upgrade meanwhile
+            self._rebuild_locked(progress)
+
+    def schema_version(self) -> int:
+        """The `SCHEMA_VERSION` the live views were built with."""
+        rows = self.db.query(
+            "SELECT schema_version FROM proj_tracking WHERE name = ?", (PROJECTION_NAME,)
+        )
+        return int(rows[0][0]) if rows else SCHEMA_VERSION
 
     # -------------------------------------------------------------- projecting
 
-    def position(self) -> int:
+    def _position(self, tables: TableSet) -> int:
         rows = self.db.query(
-            "SELECT position FROM proj_tracking WHERE name = ?", (PROJECTION_NAME,)
+            "SELECT position FROM proj_tracking WHERE name = ?", (tables.tracking_name,)
         )
         return int(rows[0][0]) if rows else 0
+
+    def position(self) -> int:
+        return self._position(LIVE)
+
+    def rebuild_position(self) -> int | None:
+        """How far a rebuild under way (or abandoned) got in its shadow tables; else None."""
+        rows = self.db.query(
+            "SELECT position FROM proj_tracking WHERE name = ?", (SHADOW.tracking_name,)
+        )
+        return int(rows[0][0]) if rows else None
 
     def lag(self) -> int:
         """Notifications recorded but not yet applied (an upper bound: ids may have gaps)."""
@@ -224,9 +265,12 @@ class RegistryProjections:
         Other aggregates' notifications (indexes, sequences, policies) count too: they
         advance the position although no view changes.
         """
+        return self._catch_up(LIVE, progress)
+
+    def _catch_up(self, tables: TableSet, progress: Callable[[int], None] | None) -> int:
         total = 0
         while True:
-            consumed = self._step()
+            consumed = self._step(tables)
             if consumed is None:
                 continue  # another projector moved the position first; read from there
             if consumed == 0:
@@ -236,56 +280,175 @@ class RegistryProjections:
                 progress(consumed)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drop every view row and replay the whole log.
+        """Replay the whole log into shadow tables, then switch them in atomically.
 
-        The reset is one transaction; the replay then commits batch by batch, so readers see
-        the views fill up again rather than a long write lock on SQLite.
+        The live views keep answering (and keep being caught up by any running projector)
+        until the switch; the switch is one short transaction. Returns the number of
+        notifications replayed; `last_rebuild` has the details. Raises `RebuildInProgress`
+        when another rebuild of the same store is running.
+        """
+        with RebuildLock(self.app.settings, PROJECTION_NAME):
+            return self._rebuild_locked(progress)
+
+    def _rebuild_locked(self, progress: Callable[[int], None] | None) -> int:
+        started = perf_counter()
+        self._drop_tables([retired(t) for t in VIEW_TABLES] + list(SHADOW.tables))
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM proj_tracking WHERE name = ?", (SHADOW.tracking_name,))
+            for table in SHADOW.tables:
+                for statement in SHADOW.ddl(table):
+                    cur.execute(statement)
+            cur.execute(
+                "INSERT INTO proj_tracking (name, position, schema_version) VALUES (?, 0, ?)",
+                (SHADOW.tracking_name, SCHEMA_VERSION),
+            )
+        total = attempts = 0
+        held: float | None = None
+        while held is None:
+            attempts += 1
+            if attempts > MAX_SWITCH_ATTEMPTS:
+                raise ProjectionError(
+                    f"the rebuild could not catch up with the live views in {MAX_SWITCH_ATTEMPTS} "
+                    "attempts (writes outpace it); the live views are unchanged — try again later"
+                )
+            total += self._catch_up(SHADOW, progress)
+            tail = self._read(SHADOW, self._position(SHADOW))
+            held = self._switch(tail)
+        total += tail.count
+        if progress is not None and tail.count:
+            progress(tail.count)
+        self._drop_tables([retired(t) for t in VIEW_TABLES])
+        self.last_rebuild = RebuildReport(
+            notifications=total,
+            position=self.position(),
+            seconds=perf_counter() - started,
+            switch_attempts=attempts,
+            switch_seconds=held,
+        )
+        return total
+
+    def _switch(self, tail: _Batch) -> float | None:
+        """Fold `tail` into the shadow and rename it into place, in one transaction.
+
+        Returns how long the transaction held its locks, or None (nothing changed) when the
+        live views have moved past what the shadow would reach: switching then would show
+        the public an older state, so the caller catches up and tries again.
         """
         with self.db.transaction() as cur:
-            self._lock_position(cur)
-            for table in VIEW_TABLES:
-                cur.execute(f"DELETE FROM {table}")
-            cur.execute("UPDATE proj_tracking SET position = 0 WHERE name = ?", (PROJECTION_NAME,))
-        return self.catch_up(progress)
+            began = perf_counter()
+            # The live tracking row first: a live projector's batch (which locks it first
+            # too) either committed before us or will see the carried-over position.
+            live_position, _ = self._lock_position(cur, LIVE)
+            shadow_position, shadow_version = self._lock_position(cur, SHADOW)
+            if shadow_position != tail.start:
+                raise ProjectionError("the shadow tables moved during the switch")
+            if tail.last < live_position:
+                return None
+            if tail.count:
+                self._apply(cur, SHADOW, tail)
+            existing = [t for t in VIEW_TABLES if table_exists(cur, self.db.dialect, t)]
+            if self.db.dialect == "postgres" and existing:
+                # One lock request in the readers' order (registration, history, decision),
+                # so a reader's join can never deadlock with the renames.
+                cur.execute(f"LOCK TABLE {', '.join(existing)} IN ACCESS EXCLUSIVE MODE")
+            for table in existing:
+                cur.execute(f"ALTER TABLE {table} RENAME TO {retired(table)}")
+            for table, shadow in zip(VIEW_TABLES, SHADOW.tables, strict=True):
+                cur.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+            cur.execute(
+                "UPDATE proj_tracking SET position = ?, schema_version = ? WHERE name = ?",
+                (tail.last, shadow_version, LIVE.tracking_name),
+            )
+            cur.execute("DELETE FROM proj_tracking WHERE name = ?", (SHADOW.tracking_name,))
+        return perf_counter() - began
 
-    def _lock_position(self, cur: Cursor) -> int:
+    def _drop_tables(self, tables: Sequence[str]) -> None:
+        """Drop leftovers of earlier rebuilds; SQLite empties them in short transactions."""
+        for table in tables:
+            with self.db.transaction() as cur:
+                if not table_exists(cur, self.db.dialect, table):
+                    continue
+            if self.db.dialect == "sqlite":
+                while True:
+                    with self.db.transaction() as cur:
+                        cur.execute(
+                            f"DELETE FROM {table} WHERE rowid IN "
+                            f"(SELECT rowid FROM {table} LIMIT {DELETE_CHUNK})"
+                        )
+                        cur.execute("SELECT changes()")
+                        row = cur.fetchone()
+                    if row is None or int(row[0]) == 0:
+                        break
+            with self.db.transaction() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _lock_position(self, cur: Cursor, tables: TableSet = LIVE) -> tuple[int, int]:
+        """(position, schema version) of `tables`, locked until the transaction ends."""
         lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
-        cur.execute(f"SELECT position FROM proj_tracking WHERE name = ?{lock}", (PROJECTION_NAME,))
+        cur.execute(
+            f"SELECT position, schema_version FROM proj_tracking WHERE name = ?{lock}",
+            (tables.tracking_name,),
+        )
         row = cur.fetchone()
         if row is None:
-            raise ProjectionError("projection tracking row is missing")
-        return int(row[0])
+            raise ProjectionError(f"projection tracking row {tables.tracking_name} is missing")
+        return int(row[0]), int(row[1])
 
-    def _step(self) -> int | None:
-        """One batch: 0 when caught up, None when another projector got there first."""
-        start = self.position()
+    def _read(self, tables: TableSet, start: int) -> _Batch:
+        """The next batch after `start`, decoded and with its masked names, outside any
+        transaction of ours."""
         notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
-        if not notifications:
-            return 0
         events = [
             (n.id, self.app.mapper.to_domain_event(n))
             for n in notifications
             if n.topic.startswith(REGISTRATION_TOPIC_PREFIX)
         ]
-        masked = self._masked_names(events)
-        with self.db.transaction() as cur:
-            if self._lock_position(cur) != start:
-                return None
-            changes = Changes()
-            changes.states = self._load_states(
-                cur, {str(e.originator_id) for _, e in events if type(e).__name__ != "Drafted"}
-            )
-            folder = Folder(changes, masked)
-            for notification_id, event in events:
-                folder.apply(notification_id, event)
-            self._write(cur, changes)
-            cur.execute(
-                "UPDATE proj_tracking SET position = ? WHERE name = ?",
-                (notifications[-1].id, PROJECTION_NAME),
-            )
-        return len(notifications)
+        return _Batch(
+            start=start,
+            last=notifications[-1].id if notifications else start,
+            count=len(notifications),
+            events=events,
+            masked=self._masked_names(events, tables),
+        )
 
-    def _masked_names(self, events: Sequence[tuple[int, Any]]) -> dict[int, str | None]:
+    def _step(self, tables: TableSet = LIVE) -> int | None:
+        """One batch: 0 when caught up, None when another projector got there first."""
+        start = self.position() if tables is LIVE else self._position(tables)
+        batch = self._read(tables, start)
+        if not batch.count:
+            return 0
+        with self.db.transaction() as cur:
+            position, version = self._lock_position(cur, tables)
+            if position != start:
+                return None
+            if version != SCHEMA_VERSION:
+                raise ProjectionError(
+                    f"the read models are at schema version {version} but this program folds "
+                    f"schema version {SCHEMA_VERSION}; run `registry projections rebuild` "
+                    "with the program that should serve them"
+                )
+            self._apply(cur, tables, batch)
+        return batch.count
+
+    def _apply(self, cur: Cursor, tables: TableSet, batch: _Batch) -> None:
+        changes = Changes()
+        changes.states = self._load_states(
+            cur,
+            {str(e.originator_id) for _, e in batch.events if type(e).__name__ != "Drafted"},
+            tables,
+        )
+        folder = Folder(changes, batch.masked)
+        for notification_id, event in batch.events:
+            folder.apply(notification_id, event)
+        self._write(cur, changes, tables)
+        cur.execute(
+            "UPDATE proj_tracking SET position = ? WHERE name = ?",
+            (batch.last, tables.tracking_name),
+        )
+
+    def _masked_names(
+        self, events: Sequence[tuple[int, Any]], tables: TableSet = LIVE
+    ) -> dict[int, str | None]:
         """Decrypt masked names before the write transaction (the vault has its own).
 
         Only the masked form leaves this method; the decrypted personal data is dropped.
@@ -303,7 +466,7 @@ class RegistryProjections:
         if missing:
             for chunk in _chunks(sorted(set(missing)), 500):
                 rows = self.db.query(
-                    "SELECT registration_id, subject_id FROM proj_registration "
+                    f"SELECT registration_id, subject_id FROM {tables.registration} "
                     f"WHERE registration_id IN {_in(chunk)}",
                     chunk,
                 )
@@ -319,23 +482,25 @@ class RegistryProjections:
             )
         return names
 
-    def _load_states(self, cur: Cursor, ids: Iterable[str]) -> dict[str, RegState]:
+    def _load_states(
+        self, cur: Cursor, ids: Iterable[str], tables: TableSet = LIVE
+    ) -> dict[str, RegState]:
         states: dict[str, RegState] = {}
         for chunk in _chunks(sorted(ids), 500):
-            cur.execute(f"{_STATE_SELECT} WHERE registration_id IN {_in(chunk)}", chunk)
+            cur.execute(f"{tables.state_select} WHERE registration_id IN {_in(chunk)}", chunk)
             for row in cur.fetchall():
                 state = RegState.from_row(row)
                 states[state.registration_id] = state
         return states
 
-    def _write(self, cur: Cursor, changes: Changes) -> None:
+    def _write(self, cur: Cursor, changes: Changes, tables: TableSet = LIVE) -> None:
         rows = [changes.states[rid].as_row() for rid in sorted(changes.touched)]
         if rows:
-            cur.executemany(_STATE_UPSERT, rows)
+            cur.executemany(tables.state_upsert, rows)
         if changes.history:
-            cur.executemany(_HISTORY_INSERT, changes.history)
+            cur.executemany(tables.history_insert, changes.history)
         if changes.decisions:
-            cur.executemany(_DECISION_INSERT, changes.decisions)
+            cur.executemany(tables.decision_insert, changes.decisions)
 
     # ----------------------------------------------------------------- queries
 

@@ -40,6 +40,7 @@ def test_python_dash_m_projections_rebuilds_with_one_command(
     monkeypatch.setenv("REGISTRY_SQLITE_PATH", str(tmp_path / "registry.sqlite"))
     monkeypatch.setenv("REGISTRY_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("REGISTRY_SETTINGS", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("REGISTRY_CREATE_MISSING_SECRETS", "1")
     clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
     app = RegistryApp(Settings.load(), clock=clock)
     _, number = register(app, clock, 1)
