@@ -11,12 +11,21 @@ the event's *values*, not of how one driver happened to serialise them.
 
 This module is deliberately stdlib-only (plus the RFC 9162 leaf hash) so the export verifier
 and the replay tool share it without touching the event store.
+
+Event authentication (SPEC §12 "Integrity") uses the same canonical form, so a MAC written
+with the event can be checked again from an export line by whoever holds the key::
+
+    mac = HMAC-SHA256(key, b"er-event-mac/v1\n" || canonical_json(
+              {"originator_id": str, "originator_version": int, "topic": str, "state": …}))
+
+(the notification id is left out: the database assigns it after the MAC is computed).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
-from typing import Any
+from typing import Any, Literal
 
 from registry.audit.merkle import leaf_hash
 
@@ -35,7 +44,10 @@ def canonical_json(value: Any) -> bytes:
         )
     except ValueError as exc:
         raise CanonicalFormError(f"value has no canonical JSON form: {exc}") from None
-    return text.encode("utf-8")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form
+        raise CanonicalFormError(f"value has no canonical JSON form: {exc.reason}") from None
 
 
 def event_object(
@@ -82,4 +94,65 @@ def notification_leaf_hash(
     """Leaf hash straight from a stored notification's fields."""
     return event_leaf_hash(
         event_object(notification_id, originator_id, originator_version, topic, state)
+    )
+
+
+MAC_SIZE = 32
+MacKind = Literal["event", "snapshot"]
+_MAC_CONTEXT: dict[str, bytes] = {
+    "event": b"er-event-mac/v1\n",
+    "snapshot": b"er-snapshot-mac/v1\n",
+}
+_RAW_CONTEXT: dict[str, bytes] = {
+    "event": b"er-event-mac/v1-raw\n",
+    "snapshot": b"er-snapshot-mac/v1-raw\n",
+}
+
+
+def mac_body(originator_id: str, originator_version: int, topic: str, state: Any) -> bytes:
+    """The canonical bytes a MAC covers: the event without its notification id."""
+    return canonical_json(
+        {
+            "originator_id": str(originator_id),
+            "originator_version": int(originator_version),
+            "topic": str(topic),
+            "state": state,
+        }
+    )
+
+
+def event_mac(
+    key: bytes,
+    originator_id: str,
+    originator_version: int,
+    topic: str,
+    state: Any,
+    kind: MacKind = "event",
+) -> bytes:
+    """HMAC-SHA256 of an event (``state`` parsed JSON); `CanonicalFormError` if it has none."""
+    body = mac_body(originator_id, originator_version, topic, state)
+    return hmac.digest(key, _MAC_CONTEXT[kind] + body, "sha256")
+
+
+def raw_event_mac(
+    key: bytes,
+    originator_id: str,
+    originator_version: int,
+    topic: str,
+    state: bytes,
+    kind: MacKind = "event",
+) -> bytes:
+    """The MAC of a stored event whose state has no canonical form (adopted legacy rows only).
+
+    Length-prefixed fields under a context of its own, so it can never equal a canonical MAC.
+    """
+    parts = [str(originator_id).encode(), str(int(originator_version)).encode(), topic.encode()]
+    framed = b"".join(len(p).to_bytes(4, "big") + p for p in parts) + bytes(state)
+    return hmac.digest(key, _RAW_CONTEXT[kind] + framed, "sha256")
+
+
+def export_event_mac(key: bytes, event: dict[str, Any]) -> bytes:
+    """The MAC of a canonical export event object (see `event_object`)."""
+    return event_mac(
+        key, event["originator_id"], event["originator_version"], event["topic"], event["state"]
     )
