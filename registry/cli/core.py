@@ -1248,8 +1248,44 @@ def _projection_run(json_: JsonOpt, quiet: bool, rebuild: bool) -> None:
 def projections_rebuild(
     quiet: Annotated[bool, typer.Option("--quiet")] = False, json_: JsonOpt = False
 ) -> None:
-    """Drop the read models and replay the whole event log."""
-    _projection_run(json_, quiet, rebuild=True)
+    """Replay the whole event log into shadow tables, then switch them in atomically.
+
+    The live read models keep answering (and the server keeps them current) until the
+    switch, a single short transaction; a second rebuild of the same store is refused.
+    """
+    from projections import ProjectionError, RebuildInProgress
+    from registry.cli.output import EXIT_REFUSED
+
+    out = Output(json_)
+    with out.guard(), registry_session() as registry:
+        projections = open_projections(registry)
+        total = registry.recorder.max_notification_id() or 0
+        started = time.perf_counter()
+        try:
+            with progress_bar(total, "Rebuilding projections", quiet=quiet) as bar:
+                events = projections.rebuild(bar)
+        except RebuildInProgress as exc:
+            out.fail("projections.rebuild_in_progress", str(exc), EXIT_REFUSED)
+        except ProjectionError as exc:
+            out.fail("projections.rebuild_failed", str(exc), EXIT_REFUSED)
+        seconds = time.perf_counter() - started
+        rate = events / seconds if seconds > 0 else 0.0
+        report = projections.last_rebuild
+        data = {
+            "events": events,
+            "elapsed_seconds": round(seconds, 3),
+            "events_per_second": round(rate, 1),
+            "position": projections.position(),
+            "switch_attempts": report.switch_attempts if report else None,
+            "switch_lock_ms": round(report.switch_seconds * 1000, 1) if report else None,
+        }
+        out.emit(
+            data,
+            [
+                f"rebuilt from {events} events in {seconds:.2f} s ({rate:.0f} events/s); "
+                f"position {data['position']}; switched in {data['switch_lock_ms']} ms"
+            ],
+        )
 
 
 @projections_app.command("catch-up")

@@ -60,3 +60,51 @@ def test_python_dash_m_projections_rebuilds_with_one_command(
         assert view is not None and view.public_status == "active"
     finally:
         app.close()
+
+
+def test_cli_rebuild_reports_its_switch_and_refuses_to_run_twice_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from projections.rebuild_lock import RebuildLock
+    from projections.tables import PROJECTION_NAME
+    from registry.cli import app as cli
+
+    env = {
+        "REGISTRY_SETTINGS": str(tmp_path / "absent.toml"),
+        "REGISTRY_STORE": "sqlite",
+        "REGISTRY_SQLITE_PATH": str(tmp_path / "registry.sqlite"),
+        "REGISTRY_KEYS_DIR": str(tmp_path / "keys"),
+        "REGISTRY_CREATE_MISSING_SECRETS": "1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
+    app = RegistryApp(Settings.load(), clock=clock)
+    _, number = register(app, clock, 1)
+    app.close()
+    runner = CliRunner()
+
+    done = runner.invoke(cli, ["projections", "rebuild", "--json"], env=env)
+    assert done.exit_code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["events"] == report["position"] > 0
+    assert report["switch_attempts"] == 1 and report["switch_lock_ms"] >= 0
+
+    with RebuildLock(Settings.load(), PROJECTION_NAME):  # an operator's rebuild elsewhere
+        refused = runner.invoke(cli, ["projections", "rebuild", "--json"], env=env)
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert "Traceback" not in refused.stderr
+    error = json.loads(refused.stderr)["error"]
+    assert error["code"] == "projections.rebuild_in_progress"
+    assert "already running" in error["message"]
+
+    again = runner.invoke(cli, ["projections", "rebuild"], env=env)
+    assert again.exit_code == 0 and "switched in" in again.stdout
+    app = RegistryApp(Settings.load(), clock=clock)
+    try:
+        view = RegistryProjections(app).by_number(number)
+        assert view is not None and view.public_status == "active"
+    finally:
+        app.close()
