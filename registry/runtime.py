@@ -49,8 +49,15 @@ def open_app(settings: Settings | None = None, clock: Clock | None = None) -> Re
 
     Opening creates the event tables, the personal-data vault tables and the default
     scheme policies when they do not exist yet, so this is also what `registry init` does.
+    An unreachable PostgreSQL server fails here at once (`psycopg.OperationalError`), not
+    after the pools' connect timeout.
     """
-    return RegistryApp(settings or Settings.load(), clock=clock)
+    settings = settings or Settings.load()
+    if settings.store == "postgres":
+        from registry.storage import check_postgres_reachable
+
+        check_postgres_reachable(settings)
+    return RegistryApp(settings, clock=clock)
 
 
 def working_calendar(settings: Settings) -> WorkingCalendar:

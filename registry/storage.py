@@ -6,6 +6,8 @@ written with `?` placeholders and translated for PostgreSQL.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import sqlite3
 import threading
@@ -17,6 +19,70 @@ from typing import Any, Protocol
 from registry.config import Settings
 
 Row = tuple[Any, ...]
+
+CONNECT_TIMEOUT_SECONDS = 5
+"""How long a caller waits for a PostgreSQL connection (new or from a pool) before failing."""
+
+_UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
+def _is_store_failure_itself(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, full, I/O error
+        return True
+    if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "malformed"
+        return True
+    if isinstance(exc, OSError):
+        return exc.errno in _UNAVAILABLE_ERRNOS
+    module = type(exc).__module__
+    if module.startswith(("psycopg", "psycopg_pool")):
+        import psycopg
+
+        return isinstance(
+            exc,
+            psycopg.OperationalError  # down, restarting, pool timeout, disk full
+            | psycopg.errors.ReadOnlySqlTransaction
+            | psycopg.errors.IdleInTransactionSessionTimeout,
+        )
+    if module.startswith("eventsourcing"):
+        from eventsourcing.persistence import InterfaceError, OperationalError
+
+        return isinstance(exc, OperationalError | InterfaceError)
+    return False
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) means the store cannot serve right now.
+
+    PostgreSQL down or restarting, a pool that cannot hand out a connection, a full disk, a
+    read-only or locked SQLite file: the request may succeed later, so callers answer
+    "unavailable, retry" (HTTP 503, CLI exit 3) rather than reporting a bug.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 16:
+        if _is_store_failure_itself(current):
+            return True
+        seen.add(id(current))
+        current = _underlying(current)
+    return False
+
+
+def _underlying(exc: BaseException) -> BaseException | None:
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__
+
+
+def describe_store_failure(exc: BaseException) -> str:
+    """One line naming the failure, without connection strings or SQL parameters."""
+    current: BaseException | None = exc
+    for _ in range(16):
+        if current is None or _is_store_failure_itself(current):
+            break
+        current = _underlying(current)
+    failure = current or exc
+    first_line = (str(failure).strip().splitlines() or [""])[0][:200]
+    return f"{type(failure).__name__}: {first_line}" if first_line else type(failure).__name__
 
 
 class Cursor(Protocol):
@@ -38,6 +104,19 @@ class Database(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def check_writable(self, at: str) -> None:
+        """Commit one tiny write (a one-row probe table), so a read-only or full store fails."""
+        with self.transaction() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS ops_write_probe"
+                " (id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)"
+            )
+            cur.execute(
+                "INSERT INTO ops_write_probe (id, checked_at) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                (at,),
+            )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.transaction() as cur:
@@ -139,7 +218,15 @@ class PostgresDatabase(Database):
         self.schema = schema
         options = f"-c search_path={schema}"
         self._pool = ConnectionPool(
-            dsn, min_size=1, max_size=8, kwargs={"options": options}, open=True
+            dsn,
+            min_size=1,
+            max_size=8,
+            kwargs={"options": options, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            open=True,
+            # A pooled connection is checked before use, so one that died while the
+            # server restarted is replaced instead of failing the request.
+            check=ConnectionPool.check_connection,
+            timeout=CONNECT_TIMEOUT_SECONDS,
         )
 
     @contextmanager
@@ -151,8 +238,22 @@ class PostgresDatabase(Database):
         self._pool.close()
 
 
+def check_postgres_reachable(settings: Settings) -> None:
+    """Fail at once (psycopg.OperationalError) when PostgreSQL cannot be reached.
+
+    Pools only time out after waiting for a connection; a command started against a
+    stopped server should say so immediately instead.
+    """
+    import psycopg
+
+    with psycopg.connect(settings.postgres_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS):
+        pass
+
+
 def open_database(settings: Settings) -> Database:
     if settings.store == "postgres":
+        # libpq's own connect timeout, also for the event store's pool (which sets none)
+        os.environ.setdefault("PGCONNECT_TIMEOUT", str(CONNECT_TIMEOUT_SECONDS))
         return PostgresDatabase(settings.postgres_dsn, settings.postgres_schema)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteDatabase(str(settings.sqlite_path))

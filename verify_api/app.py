@@ -17,14 +17,23 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from domain.evidence import MAX_EVIDENCE_BYTES
 from registry.application import RegistryApp
 from registry.auth import UserStore
 from registry.clock import Clock
 from registry.config import Settings
 from registry.credentials.keystore import KeyStore
 from registry.runtime import open_app, open_projections
-from verify_api.errors import ErrorBody, install_error_handlers
+from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
 from verify_api.evidence import EvidenceStore
+from verify_api.middleware import (
+    KIB,
+    MIB,
+    BodySizeLimit,
+    RateLimit,
+    RouteRule,
+    UrlLengthLimit,
+)
 from verify_api.ratelimit import RateLimiter
 from verify_api.routers import audit, bulk, pages, public, reads, registry
 from verify_api.services import CredentialArchive, Services
@@ -65,6 +74,16 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _CSP = "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+
+BODY_LIMITS: tuple[tuple[RouteRule, int], ...] = (
+    # The file itself is the body; the route enforces the exact 5 MB while streaming (and
+    # answers `evidence.too_large`), this outer cap only bounds what reaches it.
+    (RouteRule.of("POST", r"/api/v1/registrations/[^/]+/evidence"), MAX_EVIDENCE_BYTES + MIB),
+    (RouteRule.of("POST", r"/api/v1/bulk-check/csv"), bulk.MAX_CSV_BYTES + 64 * KIB),
+    (RouteRule.of("POST", r"/api/v1/bulk-check"), bulk.MAX_JSON_BYTES),
+    (RouteRule.of("POST", r"/api/v1/bulk-check/verify"), bulk.MAX_REPORT_BYTES),
+)
+"""Per-route body caps; every other request body is capped at 64 KiB (JSON commands)."""
 
 
 def create_app(
@@ -147,6 +166,12 @@ def create_app(
     api.include_router(audit.router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    # Pure ASGI guards, outermost last: URL length, then the rate limit, then the body cap,
+    # all before FastAPI reads a byte of the body.
+    api.add_middleware(BodySizeLimit, limits=BODY_LIMITS)
+    api.add_middleware(RateLimit, limiter=services.limiter)
+    api.add_middleware(UrlLengthLimit)
+
     @api.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -154,13 +179,13 @@ def create_app(
     @api.get(
         "/readyz",
         tags=["operations"],
-        summary="The store is reachable and the signing keys load",
+        summary="The store can be read and written and the signing keys load",
         responses={503: {"model": ErrorBody, "description": "Not ready (see details)."}},
     )
     def readyz() -> Any:
         problems: list[dict[str, str]] = []
         try:
-            services.registry.db.query("SELECT 1")
+            services.store_writable()
             services.registry.recorder.max_notification_id()
         except Exception as exc:
             problems.append({"check": "store", "problem": type(exc).__name__})
@@ -169,6 +194,10 @@ def create_app(
             services.trust_store()
         except Exception as exc:
             problems.append({"check": "keys", "problem": type(exc).__name__})
+        if any(p["check"] == "store" for p in problems):
+            return store_unavailable_response(
+                "the service is not ready: the store cannot be written", details=problems
+            )
         if problems:
             return JSONResponse(
                 {

@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from domain.actors import Actor
 from registry.auth import ApiUser
 from verify_api.errors import ApiError
+from verify_api.middleware import RATE_LIMITED_STATE
 from verify_api.roles import ROLE_MATRIX
 from verify_api.services import Services
 
@@ -37,13 +38,20 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def client_ip(request: Request) -> str:
+    """The client address the server believes (proxies only count when trusted)."""
     return request.client.host if request.client else "unknown"
 
 
 def rate_limited(cost: float = 1.0) -> Callable[[Request], None]:
-    """A dependency spending `cost` tokens from the caller's bucket; 429 when empty."""
+    """A dependency spending `cost` tokens from the caller's bucket; 429 when empty.
+
+    Public routes are charged by the `RateLimit` middleware before the body is read; this
+    dependency then does nothing, and only charges routes the middleware does not know.
+    """
 
     def check(request: Request) -> None:
+        if request.scope.get("state", {}).get(RATE_LIMITED_STATE):
+            return
         services: Services = request.app.state.services
         wait = services.limiter.take(client_ip(request), cost)
         if wait > 0:

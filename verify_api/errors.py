@@ -2,17 +2,20 @@
 
 Handlers never echo request bodies or exception details that could carry personal data,
 and an unexpected exception becomes a bare 500 `internal.error` (its traceback goes to the
-server log only, by exception type and request path).
+server log only, by exception type and request path). A store that cannot serve right now
+(PostgreSQL down or restarting, a full disk, a read-only SQLite file) is not a bug: it is a
+503 `store.unavailable` with `Retry-After` on every route, and an HTML page for browsers.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +26,8 @@ from domain.errors import (
     NotPermitted,
 )
 from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.storage import describe_store_failure, is_store_failure
+from verify_api.verification import StatusUnavailable
 
 log = logging.getLogger("verify_api")
 
@@ -38,8 +43,14 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorBody, "description": "Request body too large (`request.too_large`)."},
+    414: {"model": ErrorBody, "description": "URL too long (`request.uri_too_long`)."},
     422: {"model": ErrorBody, "description": "The request is malformed (`request.invalid`)."},
     429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After."},
+    503: {
+        "model": ErrorBody,
+        "description": "The store cannot serve right now (`store.unavailable`); see Retry-After.",
+    },
 }
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No or invalid bearer token."},
@@ -99,8 +110,55 @@ def domain_status(exc: DomainError) -> int:
     return 422
 
 
+STORE_RETRY_AFTER_SECONDS = 5
+_STORE_MESSAGE = "the registry's data store is temporarily unavailable; retry later"
+# Server-rendered pages get a page, not JSON (CSS from /static keeps the CSP intact).
+_PAGE_PATHS = frozenset({"/", "/v", "/lookup"})
+_UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="zh"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>暂时无法查询 · Temporarily unavailable</title>
+<link rel="stylesheet" href="/static/verify.css"></head>
+<body><main>
+<h1>暂时无法查询</h1>
+<p>注册数据库暂时不可用，请稍后再试。此页面不表示证书有效或无效。</p>
+<h1 lang="en">Temporarily unavailable</h1>
+<p lang="en">The registry's database is temporarily unavailable; please try again in a few
+seconds. This page says nothing about whether a credential is valid.</p>
+</main></body></html>
+"""
+
+
+def store_unavailable_response(
+    message: str = _STORE_MESSAGE,
+    *,
+    html: bool = False,
+    details: list[dict[str, Any]] | None = None,
+) -> Response:
+    """503 `store.unavailable` with Retry-After (an HTML page when a browser asked)."""
+    headers = {"Retry-After": str(STORE_RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if html:
+        return HTMLResponse(_UNAVAILABLE_PAGE, status_code=503, headers=headers)
+    return error_response(503, "store.unavailable", message, headers=headers, details=details)
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method in {"GET", "HEAD"} and request.url.path in _PAGE_PATHS
+
+
+def _store_failure(request: Request, exc: BaseException) -> Response:
+    log.warning(
+        "store unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        describe_store_failure(exc),
+    )
+    return store_unavailable_response(html=_wants_html(request))
+
+
 _STATUS_CODES = {
     400: "request.bad",
+    414: "request.uri_too_long",
     401: "auth.required",
     403: "auth.forbidden",
     404: "route.not_found",
@@ -149,8 +207,20 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, code, message, headers=headers)
 
+    async def _maybe_store(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StatusUnavailable) or is_store_failure(exc):
+            return _store_failure(request, exc)
+        raise exc  # not the store's fault: the 500 handler below logs it
+
+    # Store errors are caught here, before Starlette's outermost handler (which would log
+    # a traceback for every request while the database is down).
+    for kind in _store_exception_types():
+        app.add_exception_handler(kind, _maybe_store)
+
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        if is_store_failure(exc):
+            return _store_failure(request, exc)
         log.error(
             "unhandled %s on %s %s",
             type(exc).__name__,
@@ -159,3 +229,11 @@ def install_error_handlers(app: FastAPI) -> None:
             exc_info=(type(exc), exc, exc.__traceback__),
         )
         return error_response(500, "internal.error", "the registry could not complete the request")
+
+
+def _store_exception_types() -> tuple[type[Exception], ...]:
+    """Exception base classes a store failure arrives as (the handler looks closer)."""
+    import psycopg
+    from eventsourcing.persistence import PersistenceError
+
+    return (sqlite3.Error, psycopg.Error, PersistenceError, OSError, StatusUnavailable)

@@ -81,6 +81,20 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_catch_up: float = 0.0
     _trust: tuple[float, TrustStore] | None = None
+    _write_checked: float = -1e9
+    write_check_interval: float = 1.0
+
+    def store_writable(self) -> None:
+        """Raise the store's error unless a probe write commits (at most once a second).
+
+        `/readyz` relies on it: a read-only SQLite file, a full disk or a PostgreSQL server
+        that accepts no writes is "not ready" even though reads still work.
+        """
+        now = time.monotonic()
+        if now - self._write_checked < self.write_check_interval:
+            return
+        self.registry.db.check_writable(self.clock.now().isoformat())
+        self._write_checked = time.monotonic()
 
     def refresh(self, *, force: bool = False) -> None:
         """Bring the read models up to date (at most every `catch_up_interval` unless forced).

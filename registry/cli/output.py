@@ -25,9 +25,12 @@ from rich.table import Table
 
 from domain.errors import DomainError, InvalidEvidence, InvalidInput
 from registry.errors import NotFound
+from registry.storage import describe_store_failure, is_store_failure
 
 EXIT_REFUSED = 1
 EXIT_INPUT = 2
+EXIT_UNAVAILABLE = 3
+"""The store cannot serve right now (PostgreSQL down, disk full, read-only file): retry."""
 
 # Refusals caused by what the caller typed (unknown number, bad value) rather than by a rule.
 _INPUT_ERRORS: tuple[type[DomainError], ...] = (InvalidInput, InvalidEvidence, NotFound)
@@ -165,8 +168,22 @@ class Output:
             self.fail(exc.code, message, exit_code)
         except ValueError as exc:  # settings and library argument checks
             self.fail("input.invalid", str(exc), EXIT_INPUT)
-        except OSError as exc:
-            self.fail("store.unavailable", f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+        except Exception as exc:
+            if is_store_failure(exc):
+                self.fail("store.unavailable", store_failure_message(exc), EXIT_UNAVAILABLE)
+            if isinstance(exc, OSError):
+                self.fail("os.error", f"{type(exc).__name__}: {exc}", EXIT_REFUSED)
+            raise
+
+
+def store_failure_message(exc: BaseException) -> str:
+    """What a person needs from a store failure: that it is the store, and its one line."""
+    return f"the data store is unavailable ({describe_store_failure(exc)}); retry later"
+
+
+def report_store_failure(exc: BaseException, as_json: bool) -> NoReturn:
+    """One stderr line and exit 3, for store failures outside any `Output.guard`."""
+    Output(as_json).fail("store.unavailable", store_failure_message(exc), EXIT_UNAVAILABLE)
 
 
 def key_values(data: Any, title: str | None = None) -> Table:

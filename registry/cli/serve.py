@@ -36,18 +36,39 @@ def serve(
     ] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
     proxy_headers: Annotated[
-        bool, typer.Option("--proxy-headers", help="Trust X-Forwarded-For (behind a proxy).")
+        bool,
+        typer.Option(
+            "--proxy-headers",
+            help="Believe X-Forwarded-For/-Proto from the proxies in REGISTRY_TRUSTED_PROXIES.",
+        ),
     ] = False,
 ) -> None:
     """Serve the public verification page, the JSON API and the registry API."""
     import uvicorn
 
     from registry.credentials.keystore import KeyStore
+    from registry.runtime import registry_session
+    from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
 
     # Only the demo may create missing secret key files; a real registry refuses to start.
     settings = Settings.load(create_missing_secrets=True) if demo else Settings.load()
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    if proxy_headers and not trusted:
+        # uvicorn would otherwise believe any X-Forwarded-For from 127.0.0.1, so a client
+        # behind a local proxy could claim a fresh address (and rate limit) every time
+        typer.echo(
+            "error [input.invalid]: --proxy-headers needs REGISTRY_TRUSTED_PROXIES "
+            "(the addresses or CIDRs of your reverse proxies)",
+            err=True,
+        )
+        raise typer.Exit(2)
     if demo:
         _seed_demo(settings)
+    else:
+        # Open the store once, so an unreachable or unwritable one is one line and a
+        # non-zero exit here, not a traceback from inside uvicorn.
+        with registry_session(settings):
+            pass
     keys = KeyStore(settings.keys_dir)
     if not keys.list():
         key = keys.generate()
@@ -68,6 +89,11 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=proxy_headers,
+        forwarded_allow_ips=trusted if proxy_headers else [],
+        # Request line + headers up to 64 KiB reach the app (which refuses URLs over 8 KiB
+        # with a JSON 414); anything h11 cannot parse is still answered in JSON.
+        http=JsonErrorH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         log_level="info",
         access_log=False,  # URLs carry credentials; the app logs no personal data itself
     )

@@ -44,12 +44,18 @@ router = APIRouter(
 )
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_ITEM_CHARS = 2048
+"""A registration number or a credential (QR string or URL, about 350 characters)."""
+MAX_JSON_BYTES = MAX_ROWS * (MAX_ITEM_CHARS + 8) + 64 * 1024
+"""Request-body cap for JSON in: 1,000 rows of the longest item, plus the rest."""
+MAX_REPORT_BYTES = MAX_ROWS * (MAX_ITEM_CHARS + 2048) + 64 * 1024
+"""Request-body cap for a signed report sent back for verification (1,000 rows)."""
 Format = Literal["json", "csv", "pdf"]
 
 
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    items: list[Annotated[str, Field(max_length=8192)]] = Field(
+    items: list[Annotated[str, Field(max_length=MAX_ITEM_CHARS)]] = Field(
         description=f"Registration numbers or credentials (QR strings/URLs); at most {MAX_ROWS}.",
         examples=[["SIE-44-2026-0000017", "IET-44-2025-0000031"]],
     )
