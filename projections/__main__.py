@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from projections.fold import ProjectionError
 from projections.registry_views import RegistryProjections
 
 
@@ -35,7 +36,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         started = time.perf_counter()
         run = views.rebuild if args.command == "rebuild" else views.catch_up
-        count = run(lambda n: print(f"\r{views.position()}", end="", file=sys.stderr))
+        done = [0]
+
+        def progress(consumed: int) -> None:
+            done[0] += consumed
+            print(f"\r{done[0]}", end="", file=sys.stderr)
+
+        try:
+            count = run(progress)
+        except ProjectionError as exc:  # e.g. another rebuild is running: one line, no trace
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         seconds = time.perf_counter() - started
         rate = count / seconds if seconds > 0 else 0.0
         print(file=sys.stderr)
