@@ -83,8 +83,10 @@ def postgres_env(schema: str, directory: Path) -> dict[str, str]:
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    """An empty SQLite store."""
-    return Cli(sqlite_env(tmp_path))
+    """An empty SQLite store, made by `registry init` (which also makes its secret keys)."""
+    made = Cli(sqlite_env(tmp_path))
+    made.run("init")
+    return made
 
 
 @dataclass
