@@ -137,6 +137,7 @@ class PersonalDataVault:
             remaining = cur.fetchone()
             if remaining is not None and remaining[0] == 0:
                 cur.execute("DROP TABLE registry_secrets")
+        self._flush_old_page_images()
         return secrets.get(Secret.PII_HMAC)
 
     def _wrap_unwrapped_keys(self) -> None:
@@ -152,6 +153,7 @@ class PersonalDataVault:
                 "UPDATE subject_keys SET key = ? WHERE subject_id = ?",
                 [(aes_key_wrap(self._kek, bytes(key)), subject) for subject, key in rows],
             )
+        self._flush_old_page_images()
         log.warning("wrapped %d subject keys under the key-encryption key", len(rows))
 
     def id_hmac(self, id_number: str) -> str:
