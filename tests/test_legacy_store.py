@@ -89,8 +89,12 @@ def test_first_release_store_answers_as_it_did(
     try:
         projections = RegistryProjections(app)
         projections.rebuild()
-        fields = ("scheme", "status", "public_status", "status_reason", "valid_until")
-        fields += ("masked_name", "employer_id", "dishonest", "permitted_to_practise")
+        fields = ("scheme", "status", "public_status", "status_reason", "valid_until") + (
+            "masked_name",
+            "employer_id",
+            "dishonest",
+            "permitted_to_practise",
+        )
         for row in expected:
             view = projections.by_number(row["number"], today=TODAY)
             assert view is not None, row["number"]
