@@ -31,7 +31,12 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
 from registry.audit.canonical import canonical_json
-from registry.audit.log import CHECKPOINT_TOPIC, AuditLog, IndexedCheckpoint
+from registry.audit.log import (
+    CHECKPOINT_TOPIC,
+    AuditLog,
+    IndexedCheckpoint,
+    UnauthenticatedEventsError,
+)
 from registry.audit.merkle import HASH_SIZE
 from registry.credentials import algorithms
 from registry.credentials.algorithms import Algorithm
@@ -205,6 +210,14 @@ class Checkpointer:
         existing = self.audit.indexed_checkpoint(size)
         if existing is not None:
             return Checkpoint.from_json(existing.document), False
+        forged = self.audit.unauthenticated(0, size)
+        if forged:
+            # Signing would vouch for events the registry never wrote (SPEC §12).
+            raise UnauthenticatedEventsError(
+                f"refusing to sign a checkpoint over {len(forged)} unauthenticated event(s): "
+                + "; ".join(str(leaf) for leaf in forged[:10]),
+                forged,
+            )
         checkpoint = sign_checkpoint(
             self.log_id, size, self.audit.root(size), self.audit.app.clock.now(), self.keys
         )

@@ -10,8 +10,16 @@ repeats an event; two followers serialise on the tracking row and the loser simp
 
 Tables (same database / schema as the events): ``audit_merkle_nodes`` (the tree store),
 ``audit_leaves`` (leaf_index, notification_id, originator_id, originator_version),
-``audit_tracking`` (position, tree_size) and ``audit_checkpoints`` (an index of the signed
-checkpoint events, written by the same transaction when the follower meets one).
+``audit_tracking`` (position, tree_size), ``audit_checkpoints`` (an index of the signed
+checkpoint events, written by the same transaction when the follower meets one) and
+``audit_unauthenticated`` (leaves whose event has no valid MAC, see below).
+
+Unauthenticated events (SPEC §12): the follower reads the log through the recorder's
+`checked_notifications`, which returns each event with its MAC verdict instead of refusing it.
+A forged event still becomes a leaf — the tree mirrors the log, so the event gets a leaf index
+an auditor can be told about — but it is listed in ``audit_unauthenticated`` in the same
+transaction, a checkpoint event that is not authentic is never indexed, and `Checkpointer`
+refuses to sign any tree that covers a listed leaf.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import psycopg
 from registry.application import RegistryApp
 from registry.audit.canonical import event_leaf_hash, event_object
 from registry.audit.tree_store import ExternalConnection, MerkleTreeStore
+from registry.event_store import AuthenticatedRecorder, CheckedNotification
 
 log = logging.getLogger("registry.audit")
 
@@ -47,11 +56,22 @@ _DDL = (
     " originator_version BIGINT NOT NULL, UNIQUE (originator_id, originator_version))",
     "CREATE TABLE IF NOT EXISTS audit_checkpoints (tree_size BIGINT PRIMARY KEY,"
     " leaf_index BIGINT NOT NULL, document TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_unauthenticated (leaf_index BIGINT PRIMARY KEY,"
+    " notification_id BIGINT NOT NULL, originator_id TEXT NOT NULL,"
+    " originator_version BIGINT NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL)",
 )
 
 
 class AuditLogError(ValueError):
     """The audit tables disagree with the event log or with the question asked."""
+
+
+class UnauthenticatedEventsError(AuditLogError):
+    """The tree covers events without a valid MAC: the registry will not sign it."""
+
+    def __init__(self, message: str, leaves: list[UnauthenticatedLeaf]) -> None:
+        super().__init__(message)
+        self.leaves = leaves
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,59 @@ class LeafRef:
     notification_id: int
     originator_id: str
     originator_version: int
+
+
+@dataclass(frozen=True)
+class UnauthenticatedLeaf:
+    """A leaf whose event carries no valid MAC: inserted or altered outside the registry."""
+
+    leaf_index: int
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"leaf {self.leaf_index} (notification {self.notification_id}, "
+            f"{self.originator_id} version {self.originator_version}, {self.topic}): "
+            f"{self.reason}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "leaf_index": self.leaf_index,
+            "notification_id": self.notification_id,
+            "originator_id": self.originator_id,
+            "originator_version": self.originator_version,
+            "topic": self.topic,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class LogGap:
+    """A disagreement between the tree's leaf mapping and the event log below the tree."""
+
+    notification_id: int
+    leaf_index: int | None
+    """The leaf that maps to the missing notification; None for an event the tree lacks."""
+    originator_id: str
+    originator_version: int
+
+    def __str__(self) -> str:
+        if self.leaf_index is None:
+            return (
+                f"notification {self.notification_id} ({self.originator_id} version "
+                f"{self.originator_version}) is in the event log but in no leaf: inserted "
+                "below the tree"
+            )
+        return (
+            f"notification {self.notification_id} (leaf {self.leaf_index}, "
+            f"{self.originator_id} version {self.originator_version}) is missing from the "
+            "event log: deleted after it was hashed into the tree"
+        )
 
 
 @dataclass(frozen=True)
@@ -82,6 +155,13 @@ class AuditLog:
 
     def __init__(self, app: RegistryApp) -> None:
         self.app = app
+        recorder = app.recorder
+        if not isinstance(recorder, AuthenticatedRecorder):
+            raise AuditLogError(
+                f"the event store ({type(recorder).__name__}) does not authenticate events; "
+                "open it through Settings.eventsourcing_env()"
+            )
+        self.recorder: AuthenticatedRecorder = recorder
         self.dialect = app.db.dialect
         self._lock = threading.RLock()
         self._raw: sqlite3.Connection | psycopg.Connection[Any]
@@ -193,21 +273,26 @@ class AuditLog:
 
     def _step(self, batch: int) -> int | None:
         position, size = self.position()
-        notifications = self.app.recorder.select_notifications(position + 1, batch)
-        if not notifications:
+        checked = self.recorder.checked_notifications(position + 1, batch)
+        if not checked:
             return 0
         hashes: list[bytes] = []
         leaves: list[tuple[int, int, str, int]] = []
         checkpoints: list[tuple[int, int, str]] = []
-        for offset, n in enumerate(notifications):
+        forged: list[tuple[int, int, str, int, str, str]] = []
+        for offset, c in enumerate(checked):
+            n, leaf = c.notification, size + offset
             event = event_object(n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
             hashes.append(event_leaf_hash(event))
-            leaves.append((size + offset, n.id, str(n.originator_id), n.originator_version))
-            if n.topic == CHECKPOINT_TOPIC:
-                document = checkpoint_document(event["state"])
-                checkpoints.append(
-                    (int(document["tree_size"]), size + offset, json.dumps(document))
+            leaves.append((leaf, n.id, str(n.originator_id), n.originator_version))
+            if not c.authentic:
+                forged.append(
+                    (leaf, n.id, str(n.originator_id), n.originator_version, n.topic, c.reason)
                 )
+                log.error("audit: %s", _unauthenticated(leaf, c))
+            elif n.topic == CHECKPOINT_TOPIC:
+                document = checkpoint_document(event["state"])
+                checkpoints.append((int(document["tree_size"]), leaf, json.dumps(document)))
         with self._transaction() as raw:
             lock = " FOR UPDATE" if self.dialect == "postgres" else ""
             row = self._execute(
@@ -227,11 +312,57 @@ class AuditLog:
                 " ON CONFLICT (tree_size) DO NOTHING",
                 checkpoints,
             )
+            self._executemany(
+                "INSERT INTO audit_unauthenticated (leaf_index, notification_id, originator_id,"
+                " originator_version, topic, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                forged,
+            )
             self._execute(
                 "UPDATE audit_tracking SET position = ?, tree_size = ? WHERE name = ?",
-                (notifications[-1].id, size + len(notifications), TRACKING_NAME),
+                (checked[-1].notification.id, size + len(checked), TRACKING_NAME),
             )
-        return len(notifications)
+        return len(checked)
+
+    def unauthenticated(self, start: int = 0, stop: int | None = None) -> list[UnauthenticatedLeaf]:
+        """Leaves in ``[start, stop)`` whose event had no valid MAC when it was hashed."""
+        with self._lock:
+            rows = self._execute(
+                "SELECT leaf_index, notification_id, originator_id, originator_version, topic,"
+                " reason FROM audit_unauthenticated WHERE leaf_index >= ? AND leaf_index < ?"
+                " ORDER BY leaf_index",
+                (start, self.size() if stop is None else stop),
+            )
+        return [
+            UnauthenticatedLeaf(int(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
+            for r in rows
+        ]
+
+    def log_gaps(self, start: int, stop: int) -> list[LogGap]:
+        """Leaves ``[start, stop)`` whose event is gone from the log, and events in no leaf."""
+        refs = self.leaves(start, stop)
+        if not refs:
+            return []
+        first, last = refs[0].notification_id, refs[-1].notification_id
+        present: dict[int, CheckedNotification] = {}
+        cursor = first
+        while cursor <= last:
+            page = self.recorder.checked_notifications(cursor, 2000, stop=last)
+            if not page:
+                break
+            present.update((c.notification.id, c) for c in page)
+            cursor = page[-1].notification.id + 1
+        mapped = {r.notification_id for r in refs}
+        gaps = [
+            LogGap(r.notification_id, r.leaf_index, r.originator_id, r.originator_version)
+            for r in refs
+            if r.notification_id not in present
+        ]
+        gaps += [
+            LogGap(nid, None, str(c.notification.originator_id), c.notification.originator_version)
+            for nid, c in present.items()
+            if nid not in mapped
+        ]
+        return sorted(gaps, key=lambda g: g.notification_id)
 
     def follow(self) -> None:
         """Catch up after every `app.save`, so the tree follows the log as events are recorded.
@@ -366,3 +497,12 @@ def checkpoint_document(state: dict[str, Any]) -> dict[str, Any]:
     if missing:
         raise AuditLogError(f"checkpoint event lacks {missing}")
     return {"type": "er-audit-checkpoint", "version": 1, **{name: state[name] for name in fields}}
+
+
+def _unauthenticated(leaf: int, checked: CheckedNotification) -> str:
+    n = checked.notification
+    return str(
+        UnauthenticatedLeaf(
+            leaf, n.id, str(n.originator_id), n.originator_version, n.topic, checked.reason
+        )
+    )

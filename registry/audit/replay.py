@@ -10,6 +10,12 @@ The rules folded here are the ones SPEC §4 states and docs/AUDIT.md lists, even
 (topic ``domain.registration:Registration.<Name>``); events of other aggregates are skipped.
 Memory: one small record per registration plus one standing per requested date — the timeline
 itself is never kept, so a history of millions of events replays in a single pass.
+
+The published lifecycle is enforced too (SPEC §12 "Integrity"): each event must be one the
+registry could have recorded from the registration's state at that point (`_LEGAL`). An event
+that could not — a revoked registration "reinstated", a dishonesty-listed engineer reinstated,
+a second approval — is a `Violation`, reported with its leaf index; it is not folded, so the
+standings shown are the ones the rules allow, and the CLI exits non-zero.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Any
 
 REGISTRATION_TOPIC = "domain.registration:Registration."
 REREVIEW = frozenset({"under_review", "returned_for_supplement", "further_verification"})
+IN_REVIEW = frozenset({"submitted", "employer_endorsed", "under_review", "further_verification"})
+TERMINAL = frozenset({"rejected", "withdrawn", "revoked"})
 LAPSED = "validity.lapsed"
 
 # Event name -> (new status or None to keep, fixed reason code or None to take from the event).
@@ -54,8 +62,43 @@ _NO_STATUS_CHANGE = frozenset(
 )
 
 
+_OTHER_RULES = frozenset({"ContinuingEducationRecorded", "CeComplianceReviewed", "Amended"})
+
+
 class ReplayError(ValueError):
     """The export does not fold: bad JSON, a version gap, or an unknown registration event."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """An event the published lifecycle does not allow from the state it was recorded in."""
+
+    leaf_index: int
+    notification_id: int | None
+    registration_id: str
+    number: str | None
+    event: str
+    from_status: str
+    rule: str
+
+    def __str__(self) -> str:
+        label = self.number or self.registration_id
+        where = f" (notification {self.notification_id})" if self.notification_id else ""
+        return (
+            f"leaf {self.leaf_index}{where}: {label}: {self.event} is illegal from "
+            f"{self.from_status} ({self.rule})"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "leaf_index": self.leaf_index,
+            "notification_id": self.notification_id,
+            "registration_id": self.registration_id,
+            "number": self.number,
+            "event": self.event,
+            "from_status": self.from_status,
+            "rule": self.rule,
+        }
 
 
 @dataclass(frozen=True)
@@ -132,6 +175,93 @@ class ReplayResult:
     registrations: dict[str, Registration]
     events: int = 0
     registration_events: int = 0
+    violations: list[Violation] = field(default_factory=list)
+
+
+def _lapsed(point: Point, at: datetime) -> bool:
+    in_force = point.status == "active" or point.status in REREVIEW
+    return in_force and point.valid_until is not None and at.date() > point.valid_until
+
+
+def _legal(name: str, reg: Registration, state: dict[str, Any], at: datetime) -> str | None:
+    """None when ``name`` may follow the registration's state; else the rule it breaks.
+
+    The command preconditions of SPEC §4 as the registry enforces them, stated here again
+    (not imported) so a bug in the domain cannot hide in both places at once.
+    """
+    status, numbered = reg.point.status, reg.number is not None
+
+    def needs(allowed: frozenset[str] | set[str], rule: str) -> str | None:
+        return None if status in allowed else rule
+
+    if name == "EvidenceAttached":
+        return needs({"draft", "returned_for_supplement"}, "evidence only in draft or on return")
+    if name == "Submitted":
+        return needs({"draft"}, "only a draft is submitted")
+    if name in {"EmployerEndorsed", "EmployerDeclined"}:
+        return needs({"submitted"}, "the employer answers a submitted application")
+    if name == "ReviewStarted":
+        return needs({"submitted", "employer_endorsed"}, "review starts after submission")
+    if name in {"ExpertReviewScored", "ReturnedForSupplement"}:
+        return needs({"under_review", "further_verification"}, "only during review")
+    if name == "SupplementProvided":
+        if state.get("to_status") not in (None, "submitted", "under_review"):
+            return f"a supplement goes back to submitted or under_review, not {state['to_status']}"
+        return needs({"returned_for_supplement"}, "only a returned application is supplemented")
+    if name == "FurtherVerificationRequested":
+        return needs({"under_review"}, "only during review")
+    if name == "Approved":
+        if numbered:
+            return "a registration is approved (and numbered) once"
+        return needs({"under_review", "further_verification"}, "approval ends a review")
+    if name == "AmendmentApproved":
+        if not numbered:
+            return "only an approved registration has an amendment approved"
+        return needs({"under_review", "further_verification"}, "approval ends a re-review")
+    if name in {"Rejected", "Withdrawn"}:
+        if numbered:
+            return "an approved registration is suspended or revoked, never rejected or withdrawn"
+        allowed = IN_REVIEW | {"returned_for_supplement"}
+        return needs(
+            allowed | {"draft"} if name == "Withdrawn" else allowed, "only before approval"
+        )
+    if name == "Suspended":
+        return needs({"active"}, "only an active registration is suspended")
+    if name == "Reinstated":
+        if not numbered:
+            return "only an approved registration is reinstated"
+        if status == "revoked":
+            return "a revoked registration is never reinstated"
+        if reg.dishonest:
+            return "an engineer on the dishonesty list is not reinstated"
+        if status == "suspended" or _lapsed(reg.point, at):
+            return None
+        return "only a suspended or lapsed registration is reinstated"
+    if name == "Revoked":
+        if not numbered:
+            return "only an approved registration is revoked (an application is rejected)"
+        return "already revoked" if status == "revoked" else None
+    if name in {"ContinuingEducationRecorded", "AnnualAssessmentRecorded"}:
+        if not numbered or status in TERMINAL:
+            return "only for an approved registration that is not rejected, withdrawn or revoked"
+        return None
+    if name == "CeComplianceReviewed":
+        return needs({"active"}, "the CE cycle of an active registration is reviewed")
+    if name == "Amended":
+        if status in TERMINAL or status == "suspended":
+            return f"a {status} registration cannot be amended"
+        if state.get("rereview") and not numbered:
+            return "only an approved registration goes back to re-review"
+        return None
+    if name == "CertificateIssued":
+        if not numbered or not (status == "active" or status in REREVIEW):
+            return "a certificate is issued only for a registration permitted to practise"
+        return None
+    if name == "DishonestyListed":
+        return "already on the dishonesty list" if reg.dishonest else None
+    if name == "DishonestyLifted":
+        return None if reg.dishonest else "not on the dishonesty list"
+    return None
 
 
 def _moment(value: Any) -> datetime:
@@ -161,11 +291,13 @@ class Replayer:
         try:
             line = json.loads(raw)
             event = line["event"]
-        except (ValueError, KeyError, TypeError) as exc:
+            leaf = line.get("leaf_index", self.result.events)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ReplayError(f"line {self.result.events}: not an export line ({exc})") from None
-        self.add(event)
+        self.add(event, leaf if isinstance(leaf, int) else self.result.events)
 
-    def add(self, event: dict[str, Any]) -> None:
+    def add(self, event: dict[str, Any], leaf_index: int | None = None) -> None:
+        leaf = self.result.events if leaf_index is None else leaf_index
         self.result.events += 1
         topic = str(event.get("topic", ""))
         if not topic.startswith(REGISTRATION_TOPIC):
@@ -193,6 +325,23 @@ class Replayer:
         if version != reg.version + 1:
             raise ReplayError(f"registration {rid}: version {version} follows {reg.version}")
         reg.version = version
+        if name not in _MOVES and name not in _NO_STATUS_CHANGE and name not in _OTHER_RULES:
+            raise ReplayError(f"no replay rule for Registration.{name}")
+        rule = _legal(name, reg, state, at)
+        if rule is not None:
+            nid = event.get("notification_id")
+            self.result.violations.append(
+                Violation(
+                    leaf,
+                    nid if isinstance(nid, int) else None,
+                    rid,
+                    reg.number,
+                    name,
+                    reg.point.status,
+                    rule,
+                )
+            )
+            return  # not folded: the standing stays what the rules allow
         self._apply(reg, name, state, at)
         self._record(reg)
 

@@ -17,25 +17,38 @@ Locating the first bad leaf (see docs/AUDIT.md for the full argument):
    root differs) but can only be located with authenticated help: an ``oracle`` (the live log
    or its HTTP API) supplying prefix roots with consistency proofs to the signed root, which
    turns location into a binary search over O(log n) prefixes.
+
+With the event MAC key (``mac_key``), every line's event — covered by the checkpoint or not —
+is also authenticated against the ``mac`` the registry stored with it: an event inserted into
+the database by someone without the key is named by its leaf index (kind ``unauthenticated``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
-from registry.audit.canonical import CanonicalFormError, canonical_json, check_event_object
+from registry.audit.canonical import (
+    MAC_SIZE,
+    CanonicalFormError,
+    canonical_json,
+    check_event_object,
+    export_event_mac,
+)
 from registry.audit.canonical import event_leaf_hash as _event_leaf_hash
 from registry.audit.checkpoints import Checkpoint, CheckpointError
 from registry.audit.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, leaf_hash, node_hash
 from registry.audit.merkle import verify_consistency as _verify_consistency
 from registry.credentials.truststore import TrustStore
 
-LINE_KEYS = frozenset({"event", "leaf_hash", "leaf_index"})
+LINE_KEYS = frozenset({"event", "leaf_hash", "leaf_index", "mac"})
+LEGACY_LINE_KEYS = frozenset({"event", "leaf_hash", "leaf_index"})
+"""Exports written before event authentication carry no ``mac`` member."""
 MAX_PROBLEMS = 50
 PROGRESS_EVERY = 10_000
 
@@ -96,6 +109,9 @@ class VerifyReport:
     first_bad_leaf: int | None = None
     located_by: str | None = None
     note: str = ""
+    macs_checked: bool = False
+    unauthenticated_leaves: list[int] = field(default_factory=list)
+    """Every line whose event the MAC key does not authenticate (only with ``mac_key``)."""
 
     @property
     def ok(self) -> bool:
@@ -114,6 +130,8 @@ class VerifyReport:
             "problem_count": self.problem_count,
             "problems": [p.as_dict() for p in self.problems],
             "note": self.note,
+            "macs_checked": self.macs_checked,
+            "unauthenticated_leaves": self.unauthenticated_leaves,
         }
 
 
@@ -123,6 +141,8 @@ class _Scan:
 
     size: int
     keep_hashes: IO[bytes] | None
+    mac_key: bytes | None = None
+    unauthenticated: list[int] = field(default_factory=list)
     built: RootBuilder = field(default_factory=RootBuilder)
     claimed: RootBuilder = field(default_factory=RootBuilder)
     versions: dict[str, int] = field(default_factory=dict)
@@ -156,7 +176,7 @@ class _Scan:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self.problem(index, "unreadable", f"not a JSON line: {exc}")
             return garbage, garbage
-        if not isinstance(line, dict) or set(line) != LINE_KEYS:
+        if not isinstance(line, dict) or set(line) not in (LINE_KEYS, LEGACY_LINE_KEYS):
             self.problem(index, "malformed", f"a line must have exactly {sorted(LINE_KEYS)}")
             return garbage, garbage
         claimed_hex = line["leaf_hash"]
@@ -208,7 +228,28 @@ class _Scan:
                 f"{origin} version {version} where {expected} was due (missing or moved event)",
             )
         self.versions[origin] = max(version, self.versions.get(origin, 0))
+        if self.mac_key is not None:
+            self._authenticate(index, event, line.get("mac"))
         return computed, claimed
+
+    def _authenticate(self, index: int, event: dict[str, Any], stored: Any) -> None:
+        given = None
+        if isinstance(stored, str) and len(stored) == 2 * MAC_SIZE:
+            with contextlib.suppress(ValueError):
+                given = bytes.fromhex(stored)
+        assert self.mac_key is not None
+        expected = export_event_mac(self.mac_key, event)
+        if given is not None and hmac.compare_digest(given, expected):
+            return
+        self.unauthenticated.append(index)
+        reason = "no MAC was recorded with it" if stored is None else "its MAC does not match"
+        self.problem(
+            index,
+            "unauthenticated",
+            f"notification {event['notification_id']} ({event['originator_id']} version "
+            f"{event['originator_version']}, {event['topic']}): {reason} — it was not written "
+            "by the registry (inserted or altered in the database)",
+        )
 
 
 def verify_export(
@@ -218,10 +259,12 @@ def verify_export(
     *,
     oracle: PrefixOracle | None = None,
     progress: Callable[[int], None] | None = None,
+    mac_key: bytes | None = None,
 ) -> VerifyReport:
     """Verify the export ``lines`` (bytes, newline-terminated) against ``checkpoint``.
 
     ``trust=None`` skips the signature check (only for tests and for `--no-signature` use).
+    ``mac_key`` (the registry's event-mac secret) also authenticates every event.
     """
     signature_valid = True
     note = ""
@@ -231,7 +274,7 @@ def verify_export(
         except CheckpointError as exc:
             signature_valid, note = False, f"checkpoint signature: {exc}"
     with tempfile.TemporaryFile() as keep:
-        scan = _Scan(checkpoint.tree_size, keep if oracle is not None else None)
+        scan = _Scan(checkpoint.tree_size, keep if oracle is not None else None, mac_key)
         for index, raw in enumerate(lines):
             scan.line(index, raw)
             scan.lines = index + 1
@@ -257,6 +300,8 @@ def verify_export(
             problems=sorted(scan.problems, key=lambda p: p.leaf_index),
             problem_count=scan.problem_count,
             note=note,
+            macs_checked=mac_key is not None,
+            unauthenticated_leaves=scan.unauthenticated,
         )
         if scan.lines > size:
             report.note = (report.note + "; " if report.note else "") + (

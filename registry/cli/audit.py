@@ -5,7 +5,8 @@ Operators: `follow` (bring the Merkle tree up to the log), `checkpoint` (sign on
 `prove-consistency`, `export`. Auditors, with no database: `verify` and `replay` read only the
 export, a checkpoint and a trust list; `replay --compare` is the one that opens the live store.
 
-Exit status: 0 good, 1 verified-and-found-wrong (tampering, replay differences), 2 bad input.
+Exit status: 0 good, 1 verified-and-found-wrong (tampering, unauthenticated events, illegal
+lifecycle transitions, replay differences), 2 bad input.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from registry.audit.checkpoints import Checkpoint, Checkpointer, CheckpointError
-from registry.audit.log import AuditLog
+from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.merkle import verify_consistency, verify_inclusion
 from registry.cli.output import CliInputError, Output, table
 from registry.cli.root import app
@@ -30,6 +31,7 @@ from registry.credentials.jwk import JwkError, parse_jwks
 from registry.credentials.keystore import KeyStore
 from registry.credentials.trustlist import TrustListError, load_trust_list
 from registry.credentials.truststore import TrustStore, TrustStoreError
+from registry.event_store import EventAuthenticationError
 from registry.runtime import progress_bar, registry_session
 
 audit_app = typer.Typer(
@@ -65,6 +67,19 @@ def audit_session(quiet: bool = True) -> Iterator[AuditLog]:
             yield audit
         finally:
             audit.close()
+
+
+@contextmanager
+def integrity_guard(out: Output) -> Iterator[None]:
+    """Forged or missing events are findings (exit 1), not bad input or a crash."""
+    try:
+        yield
+    except UnauthenticatedEventsError as exc:
+        out.fail("audit.unauthenticated_events", str(exc), 1)
+    except EventAuthenticationError as exc:
+        out.fail("store.integrity", str(exc), 1)
+    except AuditLogError as exc:
+        out.fail("audit.log_mismatch", str(exc), 1)
 
 
 def _keys(settings: Settings) -> KeyStore:
@@ -116,7 +131,7 @@ def checkpoint(
 ) -> None:
     """Sign a checkpoint (tree size + root) with the active key and record it in the log."""
     out = Output(json_)
-    with out.guard(), audit_session() as audit:
+    with out.guard(), integrity_guard(out), audit_session() as audit:
         checkpointer = Checkpointer(audit, _keys(audit.app.settings))
         if every is None:
             cp, created = checkpointer.make()
@@ -283,26 +298,45 @@ def export(
     quiet: QuietOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Every event in canonical form with its leaf index and leaf hash (constant memory)."""
+    """Every event in canonical form with its leaf index, leaf hash and MAC (constant memory).
+
+    Each event's MAC is checked as it is exported: unauthenticated events are still written
+    (the auditor must see them) but named here, and the exit status is 1.
+    """
     from registry.audit.export import export_history
 
     out = Output(json_)
-    with out.guard(), audit_session(quiet) as audit:
+    with out.guard(), integrity_guard(out), audit_session(quiet) as audit:
         total = audit.size() if size is None else size
         try:
             handle = out_path.open("wb")
         except OSError as exc:
             raise CliInputError(f"cannot write {out_path}: {exc.strerror}") from None
-        with handle, progress_bar(total, "Exporting events", quiet=quiet) as bar:
-            summary = export_history(audit, handle, size=total, progress=bar)
-        out.emit(
-            {
-                "file": str(out_path),
-                "tree_size": summary.tree_size,
-                "root_hash": summary.root_hash.hex(),
-                "bytes": summary.bytes_written,
-            }
-        )
+        try:
+            with handle, progress_bar(total, "Exporting events", quiet=quiet) as bar:
+                summary = export_history(audit, handle, size=total, progress=bar)
+        except AuditLogError:
+            out_path.unlink(missing_ok=True)  # a cut-off export would only mislead
+            raise
+        forged = summary.unauthenticated
+        data = {
+            "file": str(out_path),
+            "tree_size": summary.tree_size,
+            "root_hash": summary.root_hash.hex(),
+            "bytes": summary.bytes_written,
+            "unauthenticated": [leaf.as_dict() for leaf in forged],
+        }
+        human: list[Any] = [
+            f"exported {summary.tree_size} leaves to {out_path}, root {summary.root_hash.hex()}"
+        ]
+        if forged:
+            human.append(
+                f"[red]{len(forged)} unauthenticated event(s) — not written by the registry:[/red]"
+            )
+            human.extend(f"  {leaf}" for leaf in forged[:50])
+        out.emit(data, human)
+        if forged:
+            raise typer.Exit(1)
 
 
 # ------------------------------------------------------------------ auditors
@@ -361,6 +395,14 @@ def verify(
     token: Annotated[
         str | None, typer.Option("--token", envvar="REGISTRY_AUDIT_TOKEN", help="Auditor token.")
     ] = None,
+    event_mac_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--event-mac-key",
+            help="The registry's event-mac secret (keys_dir/secrets/event-mac.key): also "
+            "authenticate every event and name each unauthenticated leaf.",
+        ),
+    ] = None,
     quiet: QuietOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -377,24 +419,37 @@ def verify(
         trust = load_trust(trust_list, trust_list_signer)
         if not history.is_file():
             raise CliInputError(f"export {history} does not exist", code="input.file")
+        mac_key = _read_mac_key(event_mac_key) if event_mac_key is not None else None
         oracle: PrefixOracle | None = None
         session = None
+        live_audit: AuditLog | None = None
         if live_url is not None:
             if not token:
                 raise CliInputError("--live-url needs --token (an auditor's API token)")
             oracle = HttpOracle(live_url, token)
         elif live:
             session = audit_session()
-            oracle = AuditLogOracle(session.__enter__())
+            live_audit = session.__enter__()
+            oracle = AuditLogOracle(live_audit)
+        gaps: list[str] = []
         try:
             with progress_bar(cp.tree_size, "Verifying", quiet=quiet) as bar:
                 report = verify_export(
-                    load_lines(str(history)), cp, trust, oracle=oracle, progress=bar
+                    load_lines(str(history)),
+                    cp,
+                    trust,
+                    oracle=oracle,
+                    progress=bar,
+                    mac_key=mac_key,
                 )
+            if live_audit is not None and not report.ok:
+                # Name what the live log lost, not just where the export stops matching.
+                gaps = [str(g) for g in live_audit.log_gaps(0, live_audit.size())]
         finally:
             if session is not None:
                 session.__exit__(None, None, None)
         data = report.as_dict()
+        data["live_log_gaps"] = gaps
         human: list[Any] = []
         if report.ok:
             human.append(
@@ -414,11 +469,30 @@ def verify(
                 human.append("  root hash differs from the signed checkpoint")
             for p in report.problems[:10]:
                 human.append(f"  leaf {p.leaf_index}: {p.kind}: {p.detail}")
+            if report.unauthenticated_leaves:
+                leaves = ", ".join(str(i) for i in report.unauthenticated_leaves[:50])
+                human.append(f"  unauthenticated events at leaves: {leaves}")
+            for gap in gaps[:10]:
+                human.append(f"  live log: {gap}")
+        if not report.macs_checked:
+            human.append("  note: event MACs not checked (pass --event-mac-key to check them)")
         if report.note:
             human.append(f"  note: {report.note}")
         out.emit(data, human)
         if not report.ok:
             raise typer.Exit(1)
+
+
+def _read_mac_key(path: Path) -> bytes:
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise CliInputError(
+            f"cannot read event MAC key {path}: {exc.strerror}", code="input.file"
+        ) from None
+    if len(key) != 32:
+        raise CliInputError(f"{path} is not a 32-byte event MAC key", code="input.key")
+    return key
 
 
 def _parse_day(value: str) -> date:
@@ -477,13 +551,14 @@ def replay_cmd(
             "registrations": len(result.registrations),
             "dates": [d.isoformat() for d in result.dates],
             "standings": rows,
+            "violations": [v.as_dict() for v in result.violations],
         }
         differences = []
         if compare_live:
             from registry.audit.compare import compare
             from registry.runtime import open_projections
 
-            with registry_session() as registry:
+            with integrity_guard(out), registry_session() as registry:
                 differences = compare(result, open_projections(registry))
             data["differences"] = [d.as_dict() for d in differences]
         human: list[Any] = [
@@ -504,6 +579,12 @@ def replay_cmd(
                 "registrations (numbered ones shown)",
             )
         ]
+        if result.violations:
+            human.append(
+                f"[red]{len(result.violations)} illegal lifecycle transition(s) — events the "
+                "registry's rules could not have recorded (not folded):[/red]"
+            )
+            human.extend(f"  {v}" for v in result.violations[:200])
         if compare_live:
             if differences:
                 human.append(f"[red]{len(differences)} differences from the live projections[/red]")
@@ -514,5 +595,5 @@ def replay_cmd(
                     "date[/green]"
                 )
         out.emit(data, human)
-        if differences:
+        if differences or result.violations:
             raise typer.Exit(1)

@@ -83,7 +83,7 @@ def test_any_single_byte_flip_anywhere_is_located(
         bit = 1 << rng.randrange(8)
         tampered = bytearray(blob)
         tampered[position] ^= bit
-        report = check(world, bytes(tampered).splitlines(keepends=True), cp)
+        report = check(world, bytes(tampered).splitlines(keepends=True), cp, mac_key=world.mac_key)
         line_index = max(i for i, s in enumerate(starts) if s <= position)
         assert not report.ok, f"flip at byte {position} went unnoticed"
         assert report.first_bad_leaf == line_index, (position, report.as_dict())

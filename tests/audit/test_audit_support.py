@@ -16,6 +16,7 @@ from registry.clock import SimulatedClock
 from registry.config import Settings
 from registry.credentials.keystore import KeyStore
 from registry.credentials.truststore import TrustStore
+from registry.secrets import Secret, SecretFiles
 from tests.builders import REGISTRAR, approved
 
 
@@ -29,6 +30,11 @@ class World:
     @property
     def checkpointer(self) -> Checkpointer:
         return Checkpointer(self.audit, self.keys)
+
+    @property
+    def mac_key(self) -> bytes:
+        """The event-mac secret the store authenticates its events with."""
+        return SecretFiles(self.app.settings.keys_dir).get(Secret.EVENT_MAC)
 
     def trust(self) -> TrustStore:
         return TrustStore.from_jwks(self.keys.export_jwks())
