@@ -193,11 +193,13 @@ def test_bulk_pdf_over_http_prints_injected_markup_literally(
 ) -> None:
     employer = f'<img src="{server_image}"/><link href="https://e.example/">&</link>'
     assert len(employer) <= 100  # the API's limit for bidding_employer_id
-    items = [
-        payload("row", server_image),
+    items = [  # the report shows at most 80 characters of an input
+        f'<img src="{server_image}" width="90" height="90"/>&',
+        '<link href="https://evil.example/x">click</link> &amp;',
         f'<font size="40">{live.numbers["active"]}</font>',
         live.numbers["revoked"] + " & <b>bold</b>",
     ]
+    assert all(len(item) <= 80 for item in items)
     r = attacker.post(
         f"{live.url}/api/v1/bulk-check",
         params={"format": "pdf"},
