@@ -229,13 +229,6 @@ class RegistryProjections:
                 return  # another program of this version finished the upgrade meanwhile
             self._rebuild_locked(progress)
 
-    def schema_version(self) -> int:
-        """The `SCHEMA_VERSION` the live views were built with."""
-        rows = self.db.query(
-            "SELECT schema_version FROM proj_tracking WHERE name = ?", (PROJECTION_NAME,)
-        )
-        return int(rows[0][0]) if rows else SCHEMA_VERSION
-
     # -------------------------------------------------------------- projecting
 
     def _position(self, tables: TableSet) -> int:
