@@ -57,6 +57,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "lookup.placeholder": "例如 SIE-44-2026-0000017",
         "scan.hint": "用手机相机扫描证书二维码即可打开本页面。",
         "note.superseded": "已签发更新的证书；请以最新证书为准。",
+        "key.revoked.compromise": "签发本证书的密钥已被报告泄露，登记机构自 {since} 起吊销该密钥："
+        "自该时刻起用此密钥签发的证书一律无效，本证书的签发时间在此之后。",
+        "key.revoked": "签发本证书的密钥已自 {since} 起被吊销："
+        "自该时刻起用此密钥签发的证书一律无效，本证书的签发时间在此之后。",
+        "key.outside_window": "本证书的签发时间不在其签名密钥的启用期内（界限 {since}）："
+        "已停用或尚未启用的密钥不能签发证书。",
         "switch": "English",
     },
     "en": {
@@ -113,6 +119,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "lookup.placeholder": "e.g. SIE-44-2026-0000017",
         "scan.hint": "Scan the certificate's QR code with a phone camera to open this page.",
         "note.superseded": "A newer certificate has been issued; rely on the latest one.",
+        "key.revoked.compromise": "The key that signed this certificate was reported "
+        "compromised and revoked as of {since}: certificates signed with it from that moment "
+        "on are invalid, and this one is dated after it.",
+        "key.revoked": "The key that signed this certificate was revoked as of {since}: "
+        "certificates signed with it from that moment on are invalid, and this one is dated "
+        "after it.",
+        "key.outside_window": "This certificate is dated outside the period in which its "
+        "signing key could issue certificates (limit {since}): a retired or not yet active "
+        "key cannot issue certificates.",
         "switch": "中文",
     },
 }

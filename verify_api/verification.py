@@ -34,9 +34,14 @@ class StepOutcome:
     name: str
     result: Check
     reason: str | None = None
+    since: datetime | None = None  # the instant a key was revoked / its window closed
+    explain: str | None = None  # i18n key of a sentence the page shows (key problems)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"result": self.result.value, "reason": self.reason}
+        out: dict[str, Any] = {"result": self.result.value, "reason": self.reason}
+        if self.since is not None:
+            out["since"] = self.since.isoformat()
+        return out
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,7 @@ def evaluate(
         return Outcome("unavailable", None, False, at, steps)
     result = verify_credential(text, trust, at)
     fmt = _named("format", _combine(result, _FORMAT_STEPS))
-    key = _named("issuer_key", _combine(result, (Step.KID,)))
+    key = _issuer_key(result)
     sig = _named("signature", _combine(result, (Step.SIGNATURE,)))
     expiry = _named("expiry", _combine(result, (Step.EXPIRY,)))
     # A failure before the CWT step leaves CWT not reached; keep the first real failure.
@@ -198,6 +203,27 @@ def evaluate(
     else:
         headline = "valid"
     return Outcome(headline, True, headline == "valid", at, steps, live, credential, tuple(notes))
+
+
+def _issuer_key(result: VerificationResult) -> StepOutcome:
+    """The kid is trusted and, once the claims are read, the credential's ``iat`` lies in
+    that key's signing window (not after its revocation): otherwise the key could not have
+    issued it, and the credential is not genuine (SPEC §12)."""
+    window_step = result.step(Step.KEY_WINDOW)
+    if window_step.status is StepStatus.INVALID:
+        since = None
+        explain = "key.outside_window"
+        window = result.key_window
+        iat = result.credential.issued_at if result.credential else None
+        if window is not None and window_step.reason == "key.revoked":
+            since = window.revoked_at
+            compromised = window.revocation_reason == "compromise"
+            explain = "key.revoked.compromise" if compromised else "key.revoked"
+        elif window is not None and iat is not None:
+            after = window.not_after is not None and iat > window.not_after
+            since = window.not_after if after else window.not_before
+        return StepOutcome("issuer_key", Check.INVALID, window_step.reason, since, explain)
+    return _named("issuer_key", _combine(result, (Step.KID,)))
 
 
 def _decoded(result: VerificationResult) -> bool:

@@ -1,6 +1,8 @@
-"""`registry keys ...`: generate, rotate, list and publish the credential signing keys.
+"""`registry keys ...`: generate, rotate, revoke, list and publish the signing keys.
 
-Private keys never leave the key directory: no command prints or exports them.
+Private keys never leave the key directory: no command prints or exports them. Every key
+has a signing window (SPEC §12): generate opens it, rotate closes the old key's window at
+the rotation instant, revoke declares a key compromised (or withdrawn) from a stated time.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import typer
 from registry.cli.root import app
 from registry.credentials.algorithms import Algorithm
 from registry.credentials.jwk import JwkError, jwk_to_public_key
-from registry.credentials.keystore import KeyStore, KeyStoreError
-from registry.credentials.trustlist import IssuerEntry, sign_trust_list
+from registry.credentials.keys import RevocationReason
+from registry.credentials.keystore import KeyInfo, KeyStore, KeyStoreError
+from registry.credentials.trustlist import IssuerEntry, TrustListError, own_trust_list
 
 KEYS_DIR_ENV = "REGISTRY_KEYS_DIR"
 DEFAULT_KEYS_DIR = Path("var/keys")
 
-keys_app = typer.Typer(help="Credential signing keys: generate, rotate, list, publish.")
+keys_app = typer.Typer(help="Credential signing keys: generate, rotate, revoke, list, publish.")
 app.add_typer(keys_app, name="keys")
 
 
@@ -61,26 +64,97 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _instant(value: str | None, option: str) -> datetime | None:
+    """An ISO-8601 instant from the command line; without a zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _fail(f"{option} {value!r} is not an ISO-8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @keys_app.command("generate")
-def generate(keys_dir: KeysDir = None, alg: AlgOption = AlgChoice.eddsa) -> None:
+def generate(
+    keys_dir: KeysDir = None,
+    alg: AlgOption = AlgChoice.eddsa,
+    not_before: Annotated[
+        str | None,
+        typer.Option(
+            "--not-before", help="Open the signing window at this ISO time (default now)."
+        ),
+    ] = None,
+) -> None:
     """Create the first signing key (refuses if keys exist: use rotate)."""
     store = _store(keys_dir)
     try:
-        key = store.generate(alg.algorithm)
+        key = store.generate(alg.algorithm, not_before=_instant(not_before, "--not-before"))
     except KeyStoreError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"generated {key.alg.jose_name} key {key.kid_hex} in {store.directory} (active)")
 
 
 @keys_app.command("rotate")
-def rotate(keys_dir: KeysDir = None, alg: AlgOption = AlgChoice.eddsa) -> None:
-    """Make a new active key; older keys stay published for verification."""
+def rotate(
+    keys_dir: KeysDir = None,
+    alg: AlgOption = AlgChoice.eddsa,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Rotation instant, ISO-8601 (default now). The old key's signing window "
+            "closes then: what it signed later no longer verifies.",
+        ),
+    ] = None,
+) -> None:
+    """Make a new active key; older keys stay published, their signing window closed."""
     store = _store(keys_dir)
     try:
-        key = store.rotate(alg.algorithm)
+        key = store.rotate(alg.algorithm, at=_instant(at, "--at"))
     except KeyStoreError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"rotated: new active {key.alg.jose_name} key {key.kid_hex}")
+
+
+class ReasonChoice(StrEnum):
+    compromise = "compromise"
+    superseded = "superseded"
+    cessation = "cessation"
+
+
+@keys_app.command("revoke")
+def revoke(
+    kid: Annotated[str, typer.Argument(help="Key id (hex, as `registry keys list` shows it).")],
+    reason: Annotated[ReasonChoice, typer.Option("--reason", help="Why the key is revoked.")],
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Since when, ISO-8601 (default now): credentials the key signed at or after "
+            "this instant are invalid.",
+        ),
+    ] = None,
+    keys_dir: KeysDir = None,
+) -> None:
+    """Revoke a key from a stated time (e.g. when it was compromised); rotate afterwards if
+    it was the active key."""
+    store = _store(keys_dir)
+    try:
+        info = store.revoke(
+            bytes.fromhex(kid.strip()), RevocationReason(reason.value), at=_instant(at, "--at")
+        )
+    except ValueError:
+        raise _fail(f"{kid!r} is not a hex key id") from None
+    except KeyStoreError as exc:
+        raise _fail(str(exc)) from None
+    assert info.window.revoked_at is not None
+    typer.echo(
+        f"revoked key {info.kid_hex} ({reason.value}) as of {info.window.revoked_at.isoformat()}: "
+        "credentials it signed from then on are invalid"
+    )
+    if info.active:
+        typer.echo("the revoked key was the active key: run `registry keys rotate`", err=True)
 
 
 @keys_app.command("list")
@@ -88,7 +162,7 @@ def list_keys(
     keys_dir: KeysDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """List keys (kid, algorithm, created, retired, active)."""
+    """List keys (kid, algorithm, purpose, signing window, revocation, active)."""
     try:
         infos = _store(keys_dir).list()
     except KeyStoreError as exc:
@@ -98,9 +172,11 @@ def list_keys(
             {
                 "kid": i.kid_hex,
                 "alg": i.alg.jose_name,
+                "purpose": i.purpose.value,
                 "created": i.created.isoformat(),
                 "retired": i.retired.isoformat() if i.retired else None,
                 "active": i.active,
+                **i.window.to_json(),
             }
             for i in infos
         ]
@@ -110,8 +186,17 @@ def list_keys(
         typer.echo("no keys; run `registry keys generate`")
         return
     for i in infos:
-        state = "active" if i.active else f"retired {i.retired:%Y-%m-%d}" if i.retired else ""
-        typer.echo(f"{i.kid_hex}  {i.alg.jose_name:6}  created {i.created:%Y-%m-%d}  {state}")
+        typer.echo(f"{i.kid_hex}  {i.alg.jose_name:6}  {i.purpose.value:10}  {_window_text(i)}")
+
+
+def _window_text(info: KeyInfo) -> str:
+    w = info.window
+    start = f"{w.not_before:%Y-%m-%d %H:%M}" if w.not_before else "…"
+    end = f"{w.not_after:%Y-%m-%d %H:%M}" if w.not_after else "…"
+    text = f"signs {start} – {end} UTC"
+    if w.revoked_at is not None:
+        text += f"  REVOKED ({w.revocation_reason}) {w.revoked_at:%Y-%m-%d %H:%M} UTC"
+    return text + ("  active" if info.active else "")
 
 
 def _recognised(path: Path) -> IssuerEntry:
@@ -150,7 +235,7 @@ def export_public(
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to file.")] = None,
 ) -> None:
-    """Publish public keys as a JWKS, or as a trust list signed by the active key (JWS)."""
+    """Publish public keys as a JWKS, or as a trust list signed by the trust-list key (JWS)."""
     from registry.config import Settings
 
     store = _store(keys_dir)
@@ -162,22 +247,18 @@ def export_public(
             text = json.dumps(store.export_jwks(), indent=2)
         else:
             settings = Settings.load()
-            own = IssuerEntry(
-                issuer_id=issuer or settings.issuer,
-                region=region or settings.issuer_region,
-                name=name,
-                keys=tuple(public),
-            )
             others = [_recognised(p) for p in recognise or []]
             now = datetime.now(UTC).replace(microsecond=0)
-            text = sign_trust_list(
-                [own, *others],
-                store.active(),
-                list_issuer=own.issuer_id,
+            text = own_trust_list(
+                store,
+                issuer=issuer or settings.issuer,
+                region=region or settings.issuer_region,
+                name=name,
                 issued_at=now,
                 valid_until=now + timedelta(days=valid_days),
+                recognised=others,
             )
-    except KeyStoreError as exc:
+    except (KeyStoreError, TrustListError) as exc:
         raise _fail(str(exc)) from None
     if output:
         output.write_text(text + "\n", "utf-8")

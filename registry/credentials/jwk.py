@@ -1,7 +1,9 @@
 """Public keys as JWKs (RFC 7517; OKP per RFC 8037, EC and RSA per RFC 7518 §6).
 
 The JWK ``kid`` is the 8-byte key id in unpadded base64url, so a COSE kid and a JWK kid
-compare after one decoding step.
+compare after one decoding step. Our keys add members (ignored by other readers, RFC 7517
+§4): ``purpose`` (``credential`` or ``trust-list``) and the signing window ``not_before``,
+``not_after`` (ISO-8601, null = open), ``revoked_at``, ``revocation_reason``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from registry.credentials.algorithms import PublicKey, algorithm_for_key
+from registry.credentials.keys import (
+    KeyPurpose,
+    PublishedKey,
+    SigningWindow,
+    purpose_of,
+    window_of,
+)
 
 Jwk = dict[str, Any]
 
@@ -38,8 +47,15 @@ def _int_bytes(value: int, length: int | None = None) -> bytes:
     return value.to_bytes(length or max(1, (value.bit_length() + 7) // 8), "big")
 
 
-def public_key_to_jwk(public_key: PublicKey, kid: bytes) -> Jwk:
-    """A public JWK with ``kid``, ``alg`` and ``use: sig``; never private members."""
+def public_key_to_jwk(
+    public_key: PublicKey,
+    kid: bytes,
+    *,
+    window: SigningWindow | None = None,
+    purpose: KeyPurpose | None = None,
+) -> Jwk:
+    """A public JWK with ``kid``, ``alg``, ``use: sig`` and, when known, the key's purpose
+    and signing window; never private members."""
     jwk: Jwk
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -60,11 +76,22 @@ def public_key_to_jwk(public_key: PublicKey, kid: bytes) -> Jwk:
             "e": b64url_encode(_int_bytes(rsa_numbers.e)),
         }
     jwk.update(kid=b64url_encode(kid), alg=algorithm_for_key(public_key).jose_name, use="sig")
+    if purpose is not None:
+        jwk["purpose"] = purpose.value
+    if window is not None:
+        jwk.update(window.to_json())
     return jwk
 
 
-def jwk_to_public_key(jwk: Jwk) -> tuple[bytes, PublicKey]:
-    """(kid, public key) from a public JWK; refuses private JWKs and unknown key types."""
+def entry_to_jwk(entry: tuple[bytes, PublicKey]) -> Jwk:
+    """The JWK of a ``(kid, key)`` pair, with window and purpose when it is a `PublishedKey`."""
+    kid, key = entry
+    return public_key_to_jwk(key, kid, window=window_of(entry), purpose=purpose_of(entry))
+
+
+def jwk_to_public_key(jwk: Jwk) -> PublishedKey:
+    """(kid, public key) from a public JWK, with the purpose and signing window it publishes;
+    refuses private JWKs, unknown key types and malformed windows."""
     if not isinstance(jwk, dict):
         raise JwkError("a JWK must be a JSON object")
     if "d" in jwk:
@@ -92,15 +119,20 @@ def jwk_to_public_key(jwk: Jwk) -> tuple[bytes, PublicKey]:
         if isinstance(exc, JwkError):
             raise
         raise JwkError(f"invalid JWK {kid_text!r}: {exc}") from None
-    return kid, key
+    try:
+        window = SigningWindow.from_json(jwk)
+        purpose = KeyPurpose(jwk["purpose"]) if "purpose" in jwk else None
+    except ValueError as exc:
+        raise JwkError(f"invalid JWK {kid_text!r}: {exc}") from None
+    return PublishedKey(kid, key, window, purpose)
 
 
 def jwks(keys: list[tuple[bytes, PublicKey]]) -> dict[str, list[Jwk]]:
     """A JWKS document (``{"keys": [...]}``) for ``(kid, public key)`` pairs."""
-    return {"keys": [public_key_to_jwk(key, kid) for kid, key in keys]}
+    return {"keys": [entry_to_jwk(entry) for entry in keys]}
 
 
-def parse_jwks(document: Any) -> list[tuple[bytes, PublicKey]]:
+def parse_jwks(document: Any) -> list[PublishedKey]:
     """Keys from a JWKS document; any unusable key makes the whole document refused."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise JwkError("a JWKS must be an object with a 'keys' array")

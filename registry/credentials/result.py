@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from registry.credentials.claims import CredentialClaims
+from registry.credentials.keys import SigningWindow
 
 
 class Status(StrEnum):
@@ -31,6 +32,7 @@ class Step(StrEnum):
     KID = "kid"
     SIGNATURE = "signature"
     CWT = "cwt"
+    KEY_WINDOW = "key_window"  # iat inside the signing key's window, key not revoked then
     EXPIRY = "expiry"
     POLICY = "policy"  # present only when the caller passed a policy
 
@@ -74,6 +76,7 @@ class VerificationResult:
     key_source: str | None = None
     claims: Mapping[Any, Any] | None = field(default=None, repr=False)
     credential: CredentialClaims | None = None
+    key_window: SigningWindow | None = None
 
     @property
     def valid(self) -> bool:
@@ -119,6 +122,7 @@ class VerificationResult:
             "issuer": self.issuer,
             "region": self.region,
             "key_source": self.key_source,
+            "key_window": self.key_window.to_json() if self.key_window else None,
             "reasons": self.reasons,
             "steps": {s.step.value: s.to_dict() for s in self.steps},
             "credential": credential,

@@ -11,8 +11,11 @@ part unpadded base64url. Header: ``{"alg": "EdDSA"|"ES256", "kid": <b64url kid>,
                   "keys": [JWK, ...]}, ...]}
 
 A registry lists its own keys and the keys of the other regions it recognises
-(cross-region mutual recognition); the list is signed by the registry's active key, and a
-verifier checks it against that signer's public key (or JWKS) before trusting any entry.
+(cross-region mutual recognition); each key's JWK carries its purpose and signing window
+(see `jwk`). The list is signed by the registry's dedicated trust-list key, which signs no
+credentials (SPEC §12), and a verifier checks it against that signer's public key (or
+JWKS) before trusting any entry: a key published for credentials cannot sign a trust list,
+nor can a key outside its own signing window at the list's ``issued_at``.
 JWS was chosen over COSE here because a trust list is fetched and read by people and by
 web tooling, not squeezed into a QR code.
 """
@@ -31,10 +34,11 @@ from registry.credentials.jwk import (
     JwkError,
     b64url_decode,
     b64url_encode,
+    entry_to_jwk,
     jwk_to_public_key,
-    public_key_to_jwk,
 )
-from registry.credentials.keys import SigningKey
+from registry.credentials.keys import KeyPurpose, SigningKey, purpose_of, window_of
+from registry.credentials.keystore import KeyStore
 from registry.credentials.truststore import TrustedKey, TrustStore
 
 JWS_TYPE = "er-trust-list+jws"
@@ -63,7 +67,7 @@ class IssuerEntry:
             "name": self.name,
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
-            "keys": [public_key_to_jwk(key, kid) for kid, key in self.keys],
+            "keys": [entry_to_jwk(entry) for entry in self.keys],
         }
 
 
@@ -81,16 +85,18 @@ class TrustList:
         """Keys of every listed issuer, each bound to its issuer id, region and validity."""
         return TrustStore(
             TrustedKey(
-                kid,
-                key,
+                key[0],
+                key[1],
                 issuer=entry.issuer_id,
                 region=entry.region,
                 not_before=entry.valid_from,
                 not_after=entry.valid_until,
                 source=f"trust-list:{self.list_issuer}",
+                window=window_of(key),
             )
             for entry in self.issuers
-            for kid, key in entry.keys
+            for key in entry.keys
+            if purpose_of(key) is not KeyPurpose.TRUST_LIST
         )
 
 
@@ -162,16 +168,27 @@ def load_trust_list(
     except (ValueError, JwkError) as exc:
         raise TrustListError(f"bad JWS header: {exc}") from None
     signing_input = (parts[0] + "." + parts[1]).encode("ascii")
-    candidates = [key for key_id, key in signer_keys if key_id == kid]
+    candidates = [entry for entry in signer_keys if entry[0] == kid]
     if not candidates:
         raise TrustListError(f"trust list signed by unknown key {header.get('kid')!r}")
+    candidates = [e for e in candidates if purpose_of(e) is not KeyPurpose.CREDENTIAL]
+    if not candidates:
+        raise TrustListError("trust list signed by a credential key, not a trust-list key")
     try:
-        ok = any(algorithms.verify(key, alg, signature, signing_input) for key in candidates)
+        signer = next(
+            (e for e in candidates if algorithms.verify(e[1], alg, signature, signing_input)),
+            None,
+        )
     except algorithms.UnsupportedAlgorithm as exc:
         raise TrustListError(str(exc)) from None
-    if not ok:
+    if signer is None:
         raise TrustListError("trust list signature is invalid")
-    return _parse_payload(payload, kid, at)
+    trust_list = _parse_payload(payload, kid, at)
+    window = window_of(signer)
+    refusal = window.refusal(trust_list.issued_at) if window is not None else None
+    if refusal is not None:
+        raise TrustListError(f"trust list signer outside its window: {refusal.detail}")
+    return trust_list
 
 
 def _parse_payload(payload: Any, signer_kid: bytes, at: datetime | None) -> TrustList:
@@ -214,4 +231,32 @@ def _parse_payload(payload: Any, signer_kid: bytes, at: datetime | None) -> Trus
         valid_until=valid_until,
         issuers=tuple(issuers),
         signer_kid=signer_kid,
+    )
+
+
+def own_trust_list(
+    store: KeyStore,
+    *,
+    issuer: str,
+    region: str,
+    name: str,
+    issued_at: datetime,
+    valid_until: datetime | None,
+    recognised: Iterable[IssuerEntry] = (),
+) -> str:
+    """This registry's signed trust list: its keys (each with purpose and signing window)
+    and any recognised issuers, signed by the store's dedicated trust-list key, which the
+    list names among its own keys so that the list also verifies on its own."""
+    if not store.public_keys():
+        raise TrustListError("no credential keys to list; run `registry keys generate`")
+    signer = store.trust_list_signer()
+    own = IssuerEntry(
+        issuer_id=issuer, region=region, name=name, keys=tuple(store.published_keys())
+    )
+    return sign_trust_list(
+        [own, *recognised],
+        signer,
+        list_issuer=issuer,
+        issued_at=issued_at,
+        valid_until=valid_until,
     )

@@ -17,7 +17,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from registry.credentials.algorithms import PublicKey
 from registry.credentials.jwk import parse_jwks
-from registry.credentials.keys import kid_for_certificate
+from registry.credentials.keys import (
+    KeyPurpose,
+    SigningWindow,
+    kid_for_certificate,
+    purpose_of,
+    window_of,
+)
 
 
 class TrustStoreError(ValueError):
@@ -26,7 +32,12 @@ class TrustStoreError(ValueError):
 
 @dataclass(frozen=True)
 class TrustedKey:
-    """A public key accepted for verification, with what we know about its issuer."""
+    """A public key accepted for verification, with what we know about its issuer.
+
+    ``not_before``/``not_after`` bound when we trust the key at all (checked against the
+    verification time); ``window`` is the key's own signing window, published by its issuer
+    (checked against the credential's ``iat``; None when the source publishes none).
+    """
 
     kid: bytes
     public_key: PublicKey = field(repr=False)
@@ -35,6 +46,7 @@ class TrustedKey:
     not_before: datetime | None = None
     not_after: datetime | None = None
     source: str = ""
+    window: SigningWindow | None = None
 
     def valid_at(self, at: datetime) -> bool:
         if self.not_before is not None and at < self.not_before:
@@ -75,8 +87,19 @@ class TrustStore:
         region: str | None = None,
         source: str = "keys",
     ) -> TrustStore:
+        """Trust credential keys; a key published for trust lists only is never trusted for
+        credentials, and a key's signing window (see `keys.PublishedKey`) goes with it."""
         return cls(
-            TrustedKey(kid, key, issuer=issuer, region=region, source=source) for kid, key in keys
+            TrustedKey(
+                entry[0],
+                entry[1],
+                issuer=issuer,
+                region=region,
+                source=source,
+                window=window_of(entry),
+            )
+            for entry in keys
+            if purpose_of(entry) is not KeyPurpose.TRUST_LIST
         )
 
     @classmethod

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from registry.credentials import algorithms
-from registry.credentials.claims import CLAIM_ISS, ClaimsError, CredentialClaims
+from registry.credentials.claims import CLAIM_IAT, CLAIM_ISS, ClaimsError, CredentialClaims
 from registry.credentials.cose import (
     CoseError,
     CriticalHeaderError,
@@ -170,6 +170,29 @@ def _cwt(s: _State) -> str:
     return f"issuer {iss!r}"
 
 
+def _key_window(s: _State) -> str:
+    """The credential's ``iat`` lies inside its key's signing window and before any
+    revocation of that key (SPEC §12). Keys whose source publishes no window (external
+    JWKS, X.509 anchors) pass with a note."""
+    assert s.claims is not None and s.key is not None
+    window = s.key.window
+    if window is None:
+        return "no signing window published for this key"
+    iat = s.claims.get(CLAIM_IAT)
+    signed_at: datetime | None = None
+    if iat is not None:
+        if isinstance(iat, bool) or not isinstance(iat, int | float):
+            raise _Stop("cwt.malformed", "iat is not a NumericDate")
+        try:
+            signed_at = datetime.fromtimestamp(iat, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _Stop("cwt.malformed", "iat out of range") from None
+    refusal = window.refusal(signed_at)
+    if refusal is not None:
+        raise _Stop(refusal.reason, refusal.detail)
+    return f"issued {signed_at.isoformat() if signed_at else '?'} inside the key's window"
+
+
 def _run_checks(s: _State, check: Check) -> str:
     assert s.claims is not None and s.key is not None
     failures = check(CheckContext(s.claims, s.at, s.key))
@@ -199,6 +222,7 @@ _PIPELINE: dict[Step, Callable[[_State], str]] = {
     Step.KID: _kid,
     Step.SIGNATURE: _signature,
     Step.CWT: _cwt,
+    Step.KEY_WINDOW: _key_window,
     Step.EXPIRY: _expiry,
     Step.POLICY: _policy,
 }
@@ -246,6 +270,7 @@ def verify_credential(
         key_source=key.source if key else None,
         claims=state.claims,
         credential=state.credential,
+        key_window=key.window if key else None,
     )
 
 

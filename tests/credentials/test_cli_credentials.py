@@ -30,13 +30,20 @@ def _keys(runner: CliRunner, keys_dir: Path, *args: str) -> str:
 
 def test_keys_lifecycle_and_verify(runner: CliRunner, tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
-    _keys(runner, keys_dir, "generate")
+    # credentials are dated ISSUED (2025): the key's signing window must cover that date
+    _keys(runner, keys_dir, "generate", "--not-before", (ISSUED - timedelta(days=1)).isoformat())
     assert runner.invoke(app, ["keys", "generate", "--keys-dir", str(keys_dir)]).exit_code == 2
     old_credential = issue_credential(make_claims(), KeyStore(keys_dir).active())
-    _keys(runner, keys_dir, "rotate", "--alg", "es256")
+    rotated = ISSUED + timedelta(days=1)
+    _keys(runner, keys_dir, "rotate", "--alg", "es256", "--at", rotated.isoformat())
     listing = json.loads(_keys(runner, keys_dir, "list", "--json"))
-    assert [k["alg"] for k in listing] == ["EdDSA", "ES256"]
-    assert [k["active"] for k in listing] == [False, True]
+    assert [(k["alg"], k["purpose"]) for k in listing] == [
+        ("EdDSA", "credential"),
+        ("EdDSA", "trust-list"),
+        ("ES256", "credential"),
+    ]
+    assert [k["active"] for k in listing] == [False, False, True]
+    assert listing[0]["not_after"] == listing[2]["not_before"] == rotated.isoformat()
 
     jwks_path = tmp_path / "jwks.json"
     _keys(runner, keys_dir, "export-public", "--format", "jwks", "-o", str(jwks_path))
@@ -50,7 +57,9 @@ def test_keys_lifecycle_and_verify(runner: CliRunner, tmp_path: Path) -> None:
         body = "".join(secret.splitlines()[1:-1])
         assert body not in jwks_path.read_text() and body not in trust_list.read_text()
 
-    new_credential = issue_credential(make_claims(), KeyStore(keys_dir).active())
+    new_credential = issue_credential(
+        make_claims(issued_at=rotated + timedelta(hours=1)), KeyStore(keys_dir).active()
+    )
     png = tmp_path / "qr.png"
     png.write_bytes(credential_qr_png(BASE_URL, new_credential))
     for credential_arg in (str(png), old_credential, credential_url(BASE_URL, old_credential)):
@@ -73,7 +82,7 @@ def test_keys_lifecycle_and_verify(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_verify_rejections_are_readable(runner: CliRunner, tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
-    _keys(runner, keys_dir, "generate")
+    _keys(runner, keys_dir, "generate", "--not-before", ISSUED.isoformat())
     jwks_path = tmp_path / "jwks.json"
     _keys(runner, keys_dir, "export-public", "-o", str(jwks_path))
     credential = issue_credential(make_claims(), KeyStore(keys_dir).active())

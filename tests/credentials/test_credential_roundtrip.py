@@ -117,12 +117,13 @@ def test_qr_size_for_a_typical_credential(key: SigningKey, claims: CredentialCla
 
 def test_still_verifies_after_rotation(tmp_path: Path, claims: CredentialClaims) -> None:
     store = KeyStore(tmp_path / "keys", passphrase="")
-    old = store.generate()
+    old = store.generate(not_before=ISSUED - timedelta(days=1))
     old_credential = issue_credential(claims, store.active())
-    new = store.rotate()
+    new = store.rotate(at=ISSUED + timedelta(hours=1))
     assert new.kid != old.kid and store.active().kid == new.kid
     trust = TrustStore.from_jwks(store.export_jwks(), issuer="CN-44-REG")
-    new_png = credential_qr_png(BASE_URL, issue_credential(claims, store.active()))
+    later = make_claims(issued_at=ISSUED + timedelta(days=1))
+    new_png = credential_qr_png(BASE_URL, issue_credential(later, store.active()))
     assert verify_image(new_png, trust, AT).valid
     old_png = credential_qr_png(BASE_URL, old_credential)
     result = verify_image(old_png, trust, AT)

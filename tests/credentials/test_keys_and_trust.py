@@ -33,6 +33,7 @@ from registry.credentials import (
 )
 from registry.credentials.cose import sig_structure
 from registry.credentials.encoding import encode
+from registry.credentials.keys import KeyPurpose
 from tests.credentials.conftest import ISSUED, make_claims
 
 AT = ISSUED + timedelta(days=10)
@@ -45,7 +46,8 @@ def test_private_key_files_are_0600_and_dir_0700(tmp_path: Path) -> None:
     for path in (tmp_path / "keys").glob("*.key.pem"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE((tmp_path / "keys").stat().st_mode) == 0o700
-    assert len(list((tmp_path / "keys").glob("*.key.pem"))) == 2
+    # two credential keys and the dedicated trust-list key
+    assert len(list((tmp_path / "keys").glob("*.key.pem"))) == 3
     assert store.load(key.kid).kid == key.kid
 
 
@@ -59,8 +61,8 @@ def test_passphrase_encrypts_private_keys(tmp_path: Path) -> None:
         KeyStore(tmp_path, passphrase="").active()
     with pytest.raises(KeyStoreError):
         KeyStore(tmp_path, passphrase="wrong").active()
-    # publishing needs no passphrase
-    assert len(KeyStore(tmp_path, passphrase="").export_jwks()["keys"]) == 1
+    # publishing needs no passphrase: the credential key and the trust-list key
+    assert len(KeyStore(tmp_path, passphrase="").export_jwks()["keys"]) == 2
 
 
 def test_passphrase_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,7 +77,7 @@ def test_generate_refuses_second_time_rotate_keeps_old(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError):
         store.generate()
     second = store.rotate()
-    infos = store.list()
+    infos = [i for i in store.list() if i.purpose is KeyPurpose.CREDENTIAL]
     assert [i.kid for i in infos] == [first.kid, second.kid]
     assert [i.active for i in infos] == [False, True]
     assert infos[0].retired is not None and infos[1].retired is None
@@ -86,9 +88,14 @@ def test_jwks_has_no_private_members(tmp_path: Path) -> None:
     store.generate()
     store.rotate(Algorithm.ES256)
     doc = store.export_jwks()
-    kinds = sorted((k["kty"], k["alg"]) for k in doc["keys"])
-    assert kinds == [("EC", "ES256"), ("OKP", "EdDSA")]
+    kinds = sorted((k["kty"], k["alg"], k["purpose"]) for k in doc["keys"])
+    assert kinds == [
+        ("EC", "ES256", "credential"),
+        ("OKP", "EdDSA", "credential"),
+        ("OKP", "EdDSA", "trust-list"),
+    ]
     assert all("d" not in k and k["use"] == "sig" for k in doc["keys"])
+    # the trust-list key is published but never trusted for credentials
     assert len(TrustStore.from_jwks(json.loads(json.dumps(doc)))) == 2
 
 

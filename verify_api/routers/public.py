@@ -36,8 +36,18 @@ class VerifyIn(BaseModel):
 
 
 class StepOut(BaseModel):
+    """One step. On `key.revoked` and `key.outside_window` it also carries `since` (ISO-8601):
+    the key's revocation instant, or the window boundary the issue time crossed."""
+
+    model_config = ConfigDict(extra="allow")
     result: str = Field(examples=["VALID"], description="VALID, INVALID or COULD_NOT_CHECK")
-    reason: str | None = Field(default=None, examples=[None])
+    reason: str | None = Field(
+        default=None,
+        examples=[None],
+        description="Stable code, e.g. `signature.invalid`, `key.outside_window` (issued "
+        "outside its key's signing window), `key.revoked` (issued at/after its key's "
+        "revocation), `status.revoked`.",
+    )
 
 
 class LiveOut(BaseModel):
@@ -191,6 +201,9 @@ JWKS_EXAMPLE = {
             "kid": "q1b3gGmzUhc",
             "alg": "EdDSA",
             "use": "sig",
+            "purpose": "credential",
+            "not_before": "2026-01-05T08:00:00+00:00",
+            "not_after": None,
         }
     ]
 }
@@ -198,7 +211,14 @@ JWKS_EXAMPLE = {
 
 @router.get(
     "/.well-known/jwks.json",
-    summary="The registry's public signing keys (JWKS)",
+    summary="The registry's public signing keys (JWKS) with their signing windows",
+    description=(
+        "Every key the registry ever signed with, with `purpose` (`credential` or "
+        "`trust-list`) and its signing window: `not_before`, `not_after` (ISO-8601, null = "
+        "open) and, for a revoked key, `revoked_at` and `revocation_reason`. A credential "
+        "whose `iat` lies outside its key's window, or at/after the key's revocation, is not "
+        "genuine."
+    ),
     responses={
         200: {"content": {"application/json": {"example": JWKS_EXAMPLE}}},
         503: {"model": ErrorBody, "description": "No keys configured"},
@@ -215,7 +235,10 @@ def jwks(services: ServicesDep) -> JSONResponse:
 class TrustListOut(BaseModel):
     format: str = Field(examples=["jws-compact"])
     typ: str = Field(examples=["er-trust-list+jws"])
-    jws: str = Field(description="Compact JWS; verify with a key from /.well-known/jwks.json.")
+    jws: str = Field(
+        description="Compact JWS, signed by the registry's trust-list key (the key with "
+        '`"purpose": "trust-list"` in /.well-known/jwks.json), which signs no credentials.'
+    )
     payload: dict[str, Any]
 
 
@@ -229,8 +252,19 @@ def trust_list(services: ServicesDep) -> JSONResponse:
     import base64
     import json
 
+    from registry.credentials.trustlist import own_trust_list
+    from verify_api.services import TRUST_LIST_VALIDITY
+
+    now = services.clock.now()
     try:
-        jws = services.trust_list_jws()
+        jws = own_trust_list(
+            services.keys,
+            issuer=services.settings.issuer,
+            region=services.settings.issuer_region,
+            name=f"Engineer registry {services.settings.issuer}",
+            issued_at=now,
+            valid_until=now + TRUST_LIST_VALIDITY,
+        )
     except Exception:
         raise ApiError(503, "keys.unavailable", "the signing keys are not available") from None
     body = jws.split(".")[1]
