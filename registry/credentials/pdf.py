@@ -5,6 +5,11 @@ Chinese text needs a CJK font embedded in the PDF. We look for a TrueType CJK fo
 ``/usr/share/fonts/truetype/wqy/wqy-microhei.ttc``). reportlab cannot embed CFF-flavoured
 OpenType such as Noto Sans CJK, hence TrueType. Without one we fall back to the built-in
 ``STSong-Light`` CID font, which viewers render from their own fonts (not embedded).
+
+Every caller-supplied value (names, numbers, issuer, employer, base URL) reaches the page
+through `_draw` only, i.e. `canvas.drawString`, which draws its argument as literal text:
+never reportlab's `Paragraph` mini-markup, where ``<img src>`` would embed a server file
+and ``<link href>`` plant a URI (issue 9; see `verify_api.bulk_pdf` for the report's rule).
 """
 
 from __future__ import annotations
@@ -81,10 +86,14 @@ def certificate_pdf(details: CertificateDetails, credential: str, base_url: str)
     pdf.setAuthor(details.issuer_name)
     width, height = A4
 
+    def _draw(x: float, y: float, text: str, *, centred: bool = False) -> None:
+        """The one way text enters this PDF: literal, whatever characters it holds."""
+        (pdf.drawCentredString if centred else pdf.drawString)(x, y, text)
+
     pdf.setFont(font, 22)
-    pdf.drawCentredString(width / 2, height - 35 * mm, "工程师登记证书")
+    _draw(width / 2, height - 35 * mm, "工程师登记证书", centred=True)
     pdf.setFont(font, 13)
-    pdf.drawCentredString(width / 2, height - 44 * mm, "Engineer Registration Certificate")
+    _draw(width / 2, height - 44 * mm, "Engineer Registration Certificate", centred=True)
 
     rows = [
         ("姓名 Name", details.holder_name),
@@ -100,9 +109,9 @@ def certificate_pdf(details: CertificateDetails, credential: str, base_url: str)
     y = height - 65 * mm
     for label, value in rows:
         pdf.setFont(font, 10)
-        pdf.drawString(25 * mm, y, label)
+        _draw(25 * mm, y, label)
         pdf.setFont(font, 12)
-        pdf.drawString(85 * mm, y, value)
+        _draw(85 * mm, y, value)
         y -= 9 * mm
 
     qr_size = 70 * mm
@@ -120,7 +129,7 @@ def certificate_pdf(details: CertificateDetails, credential: str, base_url: str)
     ]
     ny = qr_y - 8 * mm
     for note in notes:
-        pdf.drawCentredString(width / 2, ny, note)
+        _draw(width / 2, ny, note, centred=True)
         ny -= 6 * mm
     pdf.showPage()
     pdf.save()
