@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -14,6 +16,7 @@ from registry.cli import app
 from registry.clock import SimulatedClock
 from registry.config import Settings
 from tests.audit.test_audit_support import populate, world_on
+from tests.conftest import POSTGRES_DSN
 
 _FIELDS = (
     "store",
@@ -223,3 +226,46 @@ def test_scheduled_checkpoints_and_bad_input(cli: Cli, tmp_path: Path) -> None:
         code=2,
     )
     cli.run("audit", "replay", str(tmp_path / "missing.jsonl"), "--as-of", "yesterday", code=2)
+
+
+def test_a_deleted_event_is_named_by_export_and_verify_live(
+    cli: Cli, settings: Settings, tmp_path: Path
+) -> None:
+    """Export refuses naming the notification (no cut-off file); verify --live names it too."""
+    cp_file, jwks, history = tmp_path / "CP.json", tmp_path / "jwks.json", tmp_path / "h.jsonl"
+    cli.json("audit", "checkpoint", "--out", str(cp_file))
+    cli.run("keys", "export-public", "--output", str(jwks))
+    cli.json("audit", "export", "--out", str(history), "--quiet")
+    victim = json.loads(history.read_bytes().splitlines()[9])["event"]["notification_id"]
+    if settings.store == "sqlite":
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            conn.execute("DROP TRIGGER stored_events_no_delete")
+            conn.execute("DELETE FROM stored_events WHERE rowid = ?", (victim,))
+        conn.close()
+    else:
+        options = f"-c search_path={settings.postgres_schema}"
+        with psycopg.connect(POSTGRES_DSN, autocommit=True, options=options) as pg:
+            pg.execute("DROP TRIGGER registry_events_append_only ON registry_events")
+            pg.execute("DELETE FROM registry_events WHERE notification_id = %s", (victim,))
+
+    again = tmp_path / "again.jsonl"
+    failed = cli.run("audit", "export", "--out", str(again), "--quiet", code=1)
+    assert f"notification {victim} (leaf 9," in failed.stderr and "missing" in failed.stderr
+    assert not again.exists()
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")  # what a refused export used to leave behind
+    report = cli.json(
+        "audit",
+        "verify",
+        str(empty),
+        "--checkpoint",
+        str(cp_file),
+        "--trust-list",
+        str(jwks),
+        "--live",
+        "--quiet",
+        code=1,
+    )
+    assert report["first_bad_leaf"] == 0
+    assert [g for g in report["live_log_gaps"] if f"notification {victim} (leaf 9," in g]
