@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
 from registry.audit.canonical import (
-    MAC_SIZE,
     CanonicalFormError,
     canonical_json,
     check_event_object,
@@ -233,13 +232,10 @@ class _Scan:
         return computed, claimed
 
     def _authenticate(self, index: int, event: dict[str, Any], stored: Any) -> None:
-        given = None
-        if isinstance(stored, str) and len(stored) == 2 * MAC_SIZE:
-            with contextlib.suppress(ValueError):
-                given = bytes.fromhex(stored)
         assert self.mac_key is not None
-        expected = export_event_mac(self.mac_key, event)
-        if given is not None and hmac.compare_digest(given, expected):
+        expected = export_event_mac(self.mac_key, event).hex()
+        # The exact lower-case hex the registry writes: "AB…" would parse to the same bytes.
+        if isinstance(stored, str) and hmac.compare_digest(stored.encode(), expected.encode()):
             return
         self.unauthenticated.append(index)
         reason = "no MAC was recorded with it" if stored is None else "its MAC does not match"
