@@ -98,7 +98,6 @@ class RegistryApp(Application[UUID]):
         hmac_key = bytes.fromhex(self.settings.pii_hmac_key) if self.settings.pii_hmac_key else None
         self.vault = PersonalDataVault(self.db, secrets, hmac_key=hmac_key)
         self.evidence_files = EvidenceFiles(self.settings.evidence_root)
-        self._protect_event_log()
         self._ensure_default_policies()
 
     def close(self) -> None:
@@ -117,29 +116,6 @@ class RegistryApp(Application[UUID]):
         for hook in list(self.after_save):
             hook()
         return recordings
-
-    def _protect_event_log(self) -> None:
-        """Database triggers refuse UPDATE and DELETE on the events table: append-only."""
-        table = str(getattr(self.recorder, "events_table_name", "registry_events"))
-        with self.db.transaction() as cur:
-            if self.db.dialect == "sqlite":
-                for op in ("UPDATE", "DELETE"):
-                    cur.execute(
-                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} "
-                        f"ON {table} BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); "
-                        "END"
-                    )
-            else:
-                cur.execute(
-                    "CREATE OR REPLACE FUNCTION registry_refuse_change() RETURNS trigger AS $$ "
-                    "BEGIN RAISE EXCEPTION 'the event log is append-only'; END $$ "
-                    "LANGUAGE plpgsql"
-                )
-                cur.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-                cur.execute(
-                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
-                    f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION registry_refuse_change()"
-                )
 
     # ---------------------------------------------------------------- policies
 

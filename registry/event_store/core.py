@@ -181,13 +181,14 @@ class Authenticator:
 
 
 def load_key(
-    keys_dir: str | None, create_missing: str | None, store_is_pristine: Callable[[], bool]
+    keys_dir: str | None, create_missing: str | None, store_is_unauthenticated: Callable[[], bool]
 ) -> bytes:
     """The ``event-mac`` secret; created when allowed, or when no stored event depends on it.
 
-    A store that holds no events yet cannot disagree with a new key, so its first opener may
-    create one even when secrets are otherwise never created (tests, a fresh deployment); a
-    store that holds events refuses to open without the key it was authenticated with.
+    A store none of whose events was ever authenticated (a new one, or one written by a
+    release before authentication, being upgraded now) cannot disagree with a new key, so
+    its first opener makes one; a store with authenticated events refuses to open without
+    the key they were authenticated with.
     """
     if not keys_dir:
         raise MissingSecret(
@@ -199,7 +200,7 @@ def load_key(
     try:
         return files.get(Secret.EVENT_MAC)
     except MissingSecret:
-        if not allowed and not files.exists(Secret.EVENT_MAC) and store_is_pristine():
+        if not allowed and not files.exists(Secret.EVENT_MAC) and store_is_unauthenticated():
             return SecretFiles(Path(keys_dir), create_missing=True).get(Secret.EVENT_MAC)
         raise
 

@@ -423,20 +423,22 @@ class AuthenticatedPostgresFactory(_library.PostgresFactory):
     def _authenticator(self, purpose: str) -> Authenticator:
         if self._key is None:
             self._key = load_key(
-                self.env.get(KEYS_DIR), self.env.get(CREATE_MISSING), self._store_is_pristine
+                self.env.get(KEYS_DIR), self.env.get(CREATE_MISSING), self._store_is_unauthenticated
             )
         uuid_ids = self.datastore.originator_id_type == "uuid"
         kind: MacKind = "snapshot" if purpose == "snapshots" else "event"
         return Authenticator(self._key, kind, uuid_ids=uuid_ids)
 
-    def _store_is_pristine(self) -> bool:
-        events = f'"{self.datastore.schema}"."{self._table("events")}"'
+    def _store_is_unauthenticated(self) -> bool:
+        """No event in this store was ever authenticated (new, or written by a release
+        before authentication): its first opener makes the key (the upgrade moment)."""
+        meta = f'"{self.datastore.schema}"."{META_TABLE}"'
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (events,))
+            curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (meta,))
             row = curs.fetchone()
             if row is None or not row["present"]:
                 return True
-            curs.execute(SQL("SELECT 1 AS one FROM {} LIMIT 1").format(SQL(events)))
+            curs.execute(SQL("SELECT 1 AS one FROM {} LIMIT 1").format(SQL(meta)))
             return curs.fetchone() is None
 
     def application_recorder(self) -> ApplicationRecorder:

@@ -372,20 +372,22 @@ class AuthenticatedSQLiteFactory(_library.SQLiteFactory):
     def _authenticator(self, purpose: str) -> Authenticator:
         if self._key is None:
             self._key = load_key(
-                self.env.get(KEYS_DIR), self.env.get(CREATE_MISSING), self._store_is_pristine
+                self.env.get(KEYS_DIR), self.env.get(CREATE_MISSING), self._store_is_unauthenticated
             )
         uuid_ids = self.datastore.originator_id_type == "uuid"
         kind: MacKind = "snapshot" if purpose == "snapshots" else "event"
         return Authenticator(self._key, kind, uuid_ids=uuid_ids)
 
-    def _store_is_pristine(self) -> bool:
+    def _store_is_unauthenticated(self) -> bool:
+        """No event in this store was ever authenticated (new, or written by a release
+        before authentication): its first opener makes the key (the upgrade moment)."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)
             )
             if c.fetchone() is None:
                 return True
-            c.execute("SELECT 1 FROM stored_events LIMIT 1")
+            c.execute(f"SELECT 1 FROM {META_TABLE} LIMIT 1")
             return c.fetchone() is None
 
     def application_recorder(self) -> ApplicationRecorder:
