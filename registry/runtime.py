@@ -52,12 +52,25 @@ def open_app(settings: Settings | None = None, clock: Clock | None = None) -> Re
     An unreachable PostgreSQL server fails here at once (`psycopg.OperationalError`), not
     after the pools' connect timeout.
     """
-    settings = settings or Settings.load()
-    if settings.store == "postgres":
-        from registry.storage import check_postgres_reachable
+    from registry.storage import (
+        bound_reconnect_backoff,
+        check_postgres_reachable,
+        raise_if_store_file_error,
+    )
 
-        check_postgres_reachable(settings)
-    return RegistryApp(settings, clock=clock)
+    settings = settings or Settings.load()
+    if settings.store != "postgres":
+        try:
+            return RegistryApp(settings, clock=clock)
+        except OSError as exc:
+            raise_if_store_file_error(settings, exc)
+            raise
+
+    check_postgres_reachable(settings)
+    app = RegistryApp(settings, clock=clock)
+    # The event store's pool comes from eventsourcing, which sets no reconnect window.
+    bound_reconnect_backoff(getattr(getattr(app.recorder, "datastore", None), "pool", None))
+    return app
 
 
 def working_calendar(settings: Settings) -> WorkingCalendar:

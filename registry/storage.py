@@ -14,6 +14,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from registry.config import Settings
@@ -23,10 +24,21 @@ Row = tuple[Any, ...]
 CONNECT_TIMEOUT_SECONDS = 5
 """How long a caller waits for a PostgreSQL connection (new or from a pool) before failing."""
 
+RECONNECT_WINDOW_SECONDS = 10.0
+"""How long a pool keeps retrying one lost connection (with doubling delays) before it gives
+up and lets the next request start a fresh attempt. psycopg_pool's default of 5 minutes
+lets the delay grow past a minute, so a server back after a long outage went unused."""
+
 _UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
+class StoreUnavailable(Exception):
+    """The configured store cannot be opened or written (wraps the underlying error)."""
+
+
 def _is_store_failure_itself(exc: BaseException) -> bool:
+    if isinstance(exc, StoreUnavailable):
+        return True
     if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, full, I/O error
         return True
     if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "malformed"
@@ -227,6 +239,7 @@ class PostgresDatabase(Database):
             # server restarted is replaced instead of failing the request.
             check=ConnectionPool.check_connection,
             timeout=CONNECT_TIMEOUT_SECONDS,
+            reconnect_timeout=RECONNECT_WINDOW_SECONDS,
         )
 
     @contextmanager
@@ -236,6 +249,12 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def bound_reconnect_backoff(pool: object) -> None:
+    """Shorten a psycopg pool's reconnect window (the event store's pool sets none)."""
+    if hasattr(pool, "reconnect_timeout"):
+        pool.reconnect_timeout = RECONNECT_WINDOW_SECONDS
 
 
 def check_postgres_reachable(settings: Settings) -> None:
@@ -248,6 +267,20 @@ def check_postgres_reachable(settings: Settings) -> None:
 
     with psycopg.connect(settings.postgres_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS):
         pass
+
+
+def raise_if_store_file_error(settings: Settings, exc: OSError) -> None:
+    """`StoreUnavailable` from `exc` when it concerns the SQLite store's own files.
+
+    A store file the process may not open for writing (read-only, immutable, owned by
+    someone else) is the store being unavailable, not a bug.
+    """
+    if settings.store != "sqlite" or not exc.filename:
+        return
+    store = settings.sqlite_path.resolve()
+    names = {store, store.parent, *(store.with_name(store.name + s) for s in ("-wal", "-shm"))}
+    if Path(str(exc.filename)).resolve() in names:
+        raise StoreUnavailable(f"{type(exc).__name__}: {exc.strerror} ({exc.filename})") from exc
 
 
 def open_database(settings: Settings) -> Database:
