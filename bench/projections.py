@@ -8,7 +8,7 @@ revocations) is bulk-loaded with `bench.writes.seed_registrations`. Then:
   nothing else — the floor any projector on this store pays;
 - catch-up: a fresh `RegistryProjections` reads the whole log from position 0 (fold,
   masked-name decryption, view rows and tracking row in one transaction per batch);
-- rebuild: `RegistryProjections.rebuild()` on the populated views (delete + replay).
+- rebuild: `RegistryProjections.rebuild()` on the populated views (shadow replay + switch).
 
 Rates count every notification read (index and sequence aggregates included), the same
 count for all three.

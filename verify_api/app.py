@@ -7,7 +7,6 @@ the CLI pass their own `RegistryApp` and clock. Served by uvicorn (`registry ser
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,7 +24,7 @@ from registry.config import Settings
 from registry.credentials.keystore import KeyStore
 from registry.runtime import open_app, open_projections
 from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
-from verify_api.evidence import EvidenceStore
+from verify_api.evidence import EvidenceReceiver
 from verify_api.middleware import (
     KIB,
     MIB,
@@ -40,7 +39,6 @@ from verify_api.services import CredentialArchive, Services
 
 log = logging.getLogger("verify_api")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-EVIDENCE_DIR_ENV = "REGISTRY_EVIDENCE_DIR"
 
 DESCRIPTION = """
 Public verification of engineer registrations, bulk tender checks, and the role-based
@@ -91,7 +89,6 @@ def create_app(
     *,
     app: RegistryApp | None = None,
     clock: Clock | None = None,
-    evidence_dir: Path | None = None,
     rate_limit_per_minute: int | None = None,
     catch_up_interval: float = 0.5,
 ) -> FastAPI:
@@ -100,11 +97,6 @@ def create_app(
     registry_app = app if app is not None else open_app(settings, clock)
     settings = registry_app.settings
     the_clock = registry_app.clock
-    data_dir = (
-        evidence_dir
-        or (Path(os.environ[EVIDENCE_DIR_ENV]) if os.environ.get(EVIDENCE_DIR_ENV) else None)
-        or settings.keys_dir.parent / "evidence"
-    )
     services = Services(
         settings=settings,
         registry=registry_app,
@@ -112,14 +104,13 @@ def create_app(
         users=UserStore(registry_app.db),
         keys=KeyStore(settings.keys_dir),
         archive=CredentialArchive(registry_app.db),
-        evidence=EvidenceStore(data_dir),
+        evidence=EvidenceReceiver(),
         limiter=RateLimiter(
             rate_limit_per_minute
             if rate_limit_per_minute is not None
             else settings.rate_limit_per_minute
         ),
         clock=the_clock,
-        data_dir=data_dir,
         catch_up_interval=catch_up_interval,
     )
 

@@ -26,6 +26,8 @@ from domain.errors import (
     NotPermitted,
 )
 from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.event_store import EventAuthenticationError
+from registry.secrets import MissingSecret
 from registry.storage import describe_store_failure, is_store_failure
 from verify_api.verification import StatusUnavailable
 
@@ -216,6 +218,33 @@ def install_error_handlers(app: FastAPI) -> None:
     # a traceback for every request while the database is down).
     for kind in _store_exception_types():
         app.add_exception_handler(kind, _maybe_store)
+
+    @app.exception_handler(EventAuthenticationError)
+    async def _integrity(request: Request, exc: EventAuthenticationError) -> JSONResponse:
+        # Somebody wrote to the event log behind the registry's back: refuse to answer from
+        # it (never apply a forged event) and shout, without the event's contents.
+        log.critical(
+            "event store integrity failure on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return error_response(
+            503,
+            "store.integrity",
+            "the registry cannot vouch for its records right now; an operator has been alerted",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.exception_handler(MissingSecret)
+    async def _secrets(request: Request, exc: MissingSecret) -> JSONResponse:
+        log.critical("secret key unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503,
+            "secrets.missing",
+            "the registry's keys are not available right now; an operator has been alerted",
+            headers={"Cache-Control": "no-store"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

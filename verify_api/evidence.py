@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from domain.evidence import MAX_EVIDENCE_BYTES
 
@@ -52,11 +51,10 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-class EvidenceStore:
-    """Receives uploads; `root` is where the application keeps the sealed files."""
+class EvidenceReceiver:
+    """Receives an upload into memory, enforcing the size and type rules as it arrives."""
 
-    def __init__(self, root: Path, max_bytes: int = MAX_EVIDENCE_BYTES) -> None:
-        self.root = root
+    def __init__(self, max_bytes: int = MAX_EVIDENCE_BYTES) -> None:
         self.max_bytes = max_bytes
 
     async def receive(

@@ -6,7 +6,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from projections import RegistryProjections
@@ -15,10 +14,9 @@ from registry.auth import UserStore
 from registry.clock import Clock
 from registry.config import Settings
 from registry.credentials.keystore import KeyStore, KeyStoreError
-from registry.credentials.trustlist import IssuerEntry, sign_trust_list
 from registry.credentials.truststore import TrustStore
 from registry.storage import Database
-from verify_api.evidence import EvidenceStore
+from verify_api.evidence import EvidenceReceiver
 from verify_api.ratelimit import RateLimiter
 from verify_api.verification import LiveStatus, StatusUnavailable, public_status
 
@@ -73,10 +71,9 @@ class Services:
     users: UserStore
     keys: KeyStore
     archive: CredentialArchive
-    evidence: EvidenceStore
+    evidence: EvidenceReceiver
     limiter: RateLimiter
     clock: Clock
-    data_dir: Path
     catch_up_interval: float = 0.5
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_catch_up: float = 0.0
@@ -145,25 +142,6 @@ class Services:
 
     def jwks(self) -> dict[str, Any]:
         return self.keys.export_jwks()
-
-    def trust_list_jws(self) -> str:
-        """A freshly signed trust list of this registry's keys (cross-region lists add more)."""
-        now = self.clock.now()
-        entry = IssuerEntry(
-            issuer_id=self.settings.issuer,
-            region=self.settings.issuer_region,
-            keys=tuple(self.keys.public_keys()),
-            name=f"Engineer registry {self.settings.issuer}",
-        )
-        return sign_trust_list(
-            [entry],
-            self.keys.active(),
-            list_issuer=self.settings.issuer,
-            issued_at=now,
-            valid_until=now + TRUST_LIST_VALIDITY,
-        )
-
-    # ------------------------------------------------------------------ status
 
     def live_status(self, number: str) -> LiveStatus | None:
         """The current public view of `number`; raises StatusUnavailable, never guesses."""

@@ -25,6 +25,8 @@ from rich.table import Table
 
 from domain.errors import DomainError, InvalidEvidence, InvalidInput
 from registry.errors import NotFound
+from registry.event_store import EventAuthenticationError
+from registry.secrets import MissingSecret
 from registry.storage import describe_store_failure, is_store_failure
 
 EXIT_REFUSED = 1
@@ -159,6 +161,10 @@ class Output:
             raise
         except CliInputError as exc:
             self.fail(exc.code, exc.message, EXIT_INPUT)
+        except EventAuthenticationError as exc:
+            self.fail("store.integrity", str(exc), EXIT_REFUSED)
+        except MissingSecret as exc:
+            self.fail(exc.code, str(exc), EXIT_REFUSED)
         except DomainError as exc:
             message = exc.message
             unmet = getattr(exc, "unmet", None)

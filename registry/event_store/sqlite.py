@@ -61,7 +61,10 @@ def create_private_file(db_name: str | None) -> None:
     path = urlparse(db_name).path if db_name.startswith("file:") else db_name
     if not path:
         return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:  # O_EXCL: never open an existing (perhaps read-only) store for writing here
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
     os.close(fd)
 
 

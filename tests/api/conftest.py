@@ -48,7 +48,7 @@ class Api:
 def make_api(
     settings: Settings, clock: SimulatedClock, tmp_path: Path, rate_limit: int = 100_000
 ) -> tuple[Api, RegistryApp]:
-    KeyStore(settings.keys_dir).generate()
+    KeyStore(settings.keys_dir).generate(not_before=clock.now())
     registry = RegistryApp(settings, clock=clock)
     users = UserStore(registry.db)
     tokens = {}
@@ -58,7 +58,6 @@ def make_api(
         _, tokens[role] = users.create(f"{role}-user", Role(role), actor_id=actor_id)
     app = create_app(
         app=registry,
-        evidence_dir=tmp_path / "evidence",
         rate_limit_per_minute=rate_limit,
         catch_up_interval=0.0,
     )

@@ -247,7 +247,7 @@ def test_evidence_store_stops_reading_at_the_limit(tmp_path: Path) -> None:
 
     import pytest
 
-    from verify_api.evidence import EvidenceRejected, EvidenceStore
+    from verify_api.evidence import EvidenceReceiver, EvidenceRejected
 
     pulled = 0
 
@@ -257,7 +257,7 @@ def test_evidence_store_stops_reading_at_the_limit(tmp_path: Path) -> None:
             pulled += 1
             yield (b"%PDF-" if i == 0 else b"") + b"x" * 1024
 
-    store = EvidenceStore(tmp_path, max_bytes=10 * 1024)
+    store = EvidenceReceiver(max_bytes=10 * 1024)
     with pytest.raises(EvidenceRejected) as refused:
         asyncio.run(store.receive(chunks(), "application/pdf"))
     assert refused.value.code == "evidence.too_large"

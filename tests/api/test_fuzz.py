@@ -32,14 +32,13 @@ _DIR = Path(tempfile.mkdtemp(prefix="fuzz-"))
 _SETTINGS = Settings(
     sqlite_path=_DIR / "registry.sqlite", keys_dir=_DIR / "keys", create_missing_secrets=True
 )
-KeyStore(_SETTINGS.keys_dir).generate()
 _CLOCK = SimulatedClock(datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
+KeyStore(_SETTINGS.keys_dir).generate(not_before=_CLOCK.now())
 _REGISTRY = RegistryApp(_SETTINGS, clock=_CLOCK)
 approved(_REGISTRY, _CLOCK, 1)
 _, TOKEN = UserStore(_REGISTRY.db).create("fuzz-registrar", Role.REGISTRAR)
 APP = create_app(
     app=_REGISTRY,
-    evidence_dir=_DIR / "evidence",
     rate_limit_per_minute=1_000_000,
     catch_up_interval=0.0,
 )

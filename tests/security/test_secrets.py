@@ -65,3 +65,14 @@ def test_a_wrong_key_encryption_key_is_refused_not_mistaken_for_erasure(tmp_path
             app.personal_data(app.get(rid))
     finally:
         app.close()
+
+
+def test_the_cli_says_so_in_one_line_without_its_secret_files(tmp_path: Path) -> None:
+    from tests.cli.conftest import Cli, sqlite_env
+
+    cli = Cli(sqlite_env(tmp_path))
+    refused = cli.fails("search", code=1, error="secrets.missing")
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "registry init" in refused.stderr
+    cli.run("init")
+    cli.run("search")
