@@ -50,13 +50,13 @@ def _id_number(n: int) -> str:
 def seed(directory: Path) -> tuple[Path, Path, str]:
     """An SQLite store with one active registration and its signed credential."""
     from domain.actors import Actor, Role
-    from registry.application import RegistryApp
-    from registry.clock import SimulatedClock
-    from registry.config import Settings
+    from registry.adapters.vault import PersonalData
+    from registry.application.clock import SimulatedClock
+    from registry.application.service import RegistryApp
+    from registry.application.settings import Settings
     from registry.credentials.claims import CredentialClaims
     from registry.credentials.issue import issue_credential
     from registry.credentials.keystore import KeyStore
-    from registry.pii import PersonalData
 
     settings = Settings(
         sqlite_path=directory / "registry.sqlite",

@@ -30,9 +30,9 @@ from domain.clock import add_years
 from domain.numbering import format_number
 from projections import RegistryProjections
 from projections.fold import HISTORY_COLUMNS, RegState
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 
 EPOCH = datetime(2019, 1, 1, 9, 0, tzinfo=UTC)
 REGIONS = ("44", "11", "31", "32", "33", "35", "37", "42", "43", "51")

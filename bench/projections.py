@@ -22,9 +22,9 @@ from collections.abc import Callable
 from bench.runner import BenchContext, Figure, Target, tracked
 from bench.writes import START, seed_registrations
 from projections import RegistryProjections
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 
 
 def raw_read(app: RegistryApp, page: int, advance: Callable[[int], None] | None = None) -> int:

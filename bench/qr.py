@@ -28,8 +28,8 @@ from PIL import Image
 from bench.credentials import BASE_URL, _claims
 from bench.runner import BenchContext, Figure, tracked
 from bench.writes import REGISTRAR, START, Tick, bare_app, seed_registrations
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from registry.credentials import (
     CredentialClaims,
     SigningKey,

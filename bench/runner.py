@@ -43,7 +43,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from registry.config import Settings
+from registry.application.settings import Settings
 
 DEFAULT_POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_DSN_ENV = "REGISTRY_BENCH_POSTGRES_DSN"

@@ -36,10 +36,10 @@ from domain.indexes import IdentityIndex, NumberIndex, NumberSequence
 from domain.numbering import check_character, format_number
 from domain.registration import Registration
 from domain.schemes import ApplicantHistory
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
-from registry.config import Settings
-from registry.pii import PersonalData
+from registry.adapters.vault import PersonalData
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 REVIEWER = Actor("bench-reviewer", Role.REVIEWER)

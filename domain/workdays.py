@@ -6,8 +6,8 @@ the adjusted working weekends (调休) of the State Council's yearly schedule.
 Where the rules for a year come from, in order of precedence:
 
 1. ``"operator"`` — a :class:`YearSchedule` supplied by the operator (loaded from a holiday file
-   by ``registry.holidays``). It overrides the package for the same year, so an operator can
-   add a year the package does not know yet or correct an error in it.
+   by ``registry.adapters.holidays``). It overrides the package for the same year, so an
+   operator can add a year the package does not know yet or correct an error in it.
 2. ``"official"`` — the ``chinesecalendar`` package (v1.11 knows 2004–2026).
 3. ``"weekday-fallback"`` — plain Monday-to-Friday rule. Never raises; the first use of each
    such year is recorded in :attr:`WorkingCalendar.fallback_years_used`, reported to the

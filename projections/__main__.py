@@ -24,8 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from pathlib import Path
 
-    from registry.application import RegistryApp
-    from registry.config import Settings
+    from registry.application.service import RegistryApp
+    from registry.application.settings import Settings
 
     settings = Settings.load(Path(args.settings) if args.settings else None)
     app = RegistryApp(settings)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from projections.fold import ProjectionError
 
 if TYPE_CHECKING:
-    from registry.config import Settings
+    from registry.application.settings import Settings
 
 
 class RebuildInProgress(ProjectionError):

@@ -72,8 +72,8 @@ from projections.views import (
 )
 
 if TYPE_CHECKING:
-    from registry.application import RegistryApp
-    from registry.storage import Cursor
+    from registry.adapters.sql import Cursor
+    from registry.application.service import RegistryApp
 
 SCHEMA_VERSION = 1
 """Bump when a table or a fold rule changes: the views are then rebuilt (in shadow) from the log."""
@@ -185,7 +185,7 @@ class RegistryProjections:
         self.app = app
         self.db = app.db
         if calendar is None:
-            from registry.holidays import default_calendar
+            from registry.adapters.holidays import default_calendar
 
             calendar = default_calendar(app.settings.holiday_file)
         self.calendar = calendar

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from projections.fold import DECISION_COLUMNS, HISTORY_COLUMNS, RegState
 
 if TYPE_CHECKING:
-    from registry.storage import Cursor
+    from registry.adapters.sql import Cursor
 
 PROJECTION_NAME = "registry_views"
 VIEW_TABLES = ("proj_registration", "proj_history", "proj_decision")

@@ -29,10 +29,10 @@ from domain.errors import DomainError
 from domain.numbering import check_character
 from domain.registration import Registration
 from domain.status import Status
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.adapters.vault import PersonalData
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from registry.credentials.claims import mask_name
-from registry.pii import PersonalData
 
 SPAN_DAYS = 1095  # three years of registry life, ending "now"
 MIN_ENGINEERS = 60

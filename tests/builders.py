@@ -8,9 +8,9 @@ from uuid import UUID
 
 from domain.actors import Actor, Role
 from domain.numbering import check_character
-from registry.application import CommandResult, RegistryApp
-from registry.clock import SimulatedClock
-from registry.pii import PersonalData
+from registry.adapters.vault import PersonalData
+from registry.application.clock import SimulatedClock
+from registry.application.service import CommandResult, RegistryApp
 
 REVIEWER = Actor("reviewer-1", Role.REVIEWER)
 REGISTRAR = Actor("registrar-1", Role.REGISTRAR)

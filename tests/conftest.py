@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 
 POSTGRES_DSN = os.environ.get(
     "REGISTRY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"

@@ -13,10 +13,10 @@ import pytest
 from domain.errors import DomainError, DuplicateApplication, ImmutableField, InvalidTransition
 from domain.registration import Registration
 from domain.status import Status
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
-from registry.config import Settings
-from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.application.clock import SimulatedClock
+from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from tests.builders import (
     REGISTRAR,
     REVIEWER,

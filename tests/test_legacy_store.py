@@ -19,11 +19,11 @@ import pytest
 
 from domain.errors import DuplicateApplication
 from projections import RegistryProjections
-from registry.application import RegistryApp
-from registry.config import Settings
+from registry.adapters.secrets import Secret, SecretFiles
+from registry.adapters.vault import PersonalData
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.demo import generate_people
-from registry.pii import PersonalData
-from registry.secrets import Secret, SecretFiles
 from tests.builders import REGISTRAR, sie_facts
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy_v1"
@@ -89,7 +89,12 @@ def test_first_release_store_answers_as_it_did(
     try:
         projections = RegistryProjections(app)
         projections.rebuild()
-        fields = ("scheme", "status", "public_status", "status_reason", "valid_until") + (
+        fields: tuple[str, ...] = (
+            "scheme",
+            "status",
+            "public_status",
+            "status_reason",
+            "valid_until",
             "masked_name",
             "employer_id",
             "dishonest",

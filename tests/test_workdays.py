@@ -22,7 +22,7 @@ from domain.workdays import (
     YearSchedule,
     official_schedules,
 )
-from registry.holidays import (
+from registry.adapters.holidays import (
     HolidayFileError,
     default_calendar,
     load_holiday_file,
@@ -410,7 +410,7 @@ def test_documented_example_is_the_real_2025_schedule(tmp_path: Path) -> None:
 
 
 def test_default_calendar_without_file_logs_fallback(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="registry.holidays")
+    caplog.set_level(logging.INFO, logger="registry.adapters.holidays")
     cal = default_calendar(None, today=D("2026-06-01"))
     assert cal.source_for(2026) == "official"
     # Next year's gap is a reminder (INFO); the current year's gap is a warning.
@@ -424,14 +424,14 @@ def test_default_calendar_without_file_logs_fallback(caplog: pytest.LogCaptureFi
     caplog.clear()
     with pytest.warns(CalendarFallbackWarning):
         cal.add_working_days(D("2026-12-30"), 5)
-    used = [r.getMessage() for r in caplog.records if r.name == "registry.holidays"]
+    used = [r.getMessage() for r in caplog.records if r.name == "registry.adapters.holidays"]
     assert len(used) == 1 and "2027" in used[0]
 
 
 def test_default_calendar_with_operator_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="registry.holidays")
+    caplog.set_level(logging.INFO, logger="registry.adapters.holidays")
     cal = default_calendar(_write(tmp_path / "2027.json", VALID_2027), today=D("2026-06-01"))
     assert cal.source_for(2027) == "operator"
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -444,7 +444,7 @@ def test_default_calendar_with_operator_file(
 def test_default_calendar_logs_override_of_package(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="registry.holidays")
+    caplog.set_level(logging.INFO, logger="registry.adapters.holidays")
     data = {**VALID_2027, "year": 2025, "holidays": ["2025-01-01"], "working_weekends": []}
     cal = default_calendar(_write(tmp_path / "2025.json", data), today=D("2025-06-01"))
     assert cal.source_for(2025) == "operator"

@@ -17,12 +17,12 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from domain.evidence import MAX_EVIDENCE_BYTES
-from registry.application import RegistryApp
-from registry.auth import UserStore
-from registry.clock import Clock
-from registry.config import Settings
+from registry.adapters.users import UserStore
+from registry.application.bootstrap import open_app, open_projections
+from registry.application.clock import Clock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.credentials.keystore import KeyStore
-from registry.runtime import open_app, open_projections
 from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
 from verify_api.evidence import EvidenceReceiver
 from verify_api.middleware import (

@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.actors import Actor
-from registry.auth import ApiUser
+from registry.adapters.users import ApiUser
 from verify_api.errors import ApiError
 from verify_api.middleware import RATE_LIMITED_STATE
 from verify_api.roles import ROLE_MATRIX

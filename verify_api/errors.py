@@ -25,10 +25,10 @@ from domain.errors import (
     Ineligible,
     NotPermitted,
 )
-from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
-from registry.event_store import EventAuthenticationError
-from registry.secrets import MissingSecret
-from registry.storage import describe_store_failure, is_store_failure
+from registry.adapters.event_store import EventAuthenticationError
+from registry.adapters.secrets import MissingSecret
+from registry.adapters.sql import describe_store_failure, is_store_failure
+from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from verify_api.verification import StatusUnavailable
 
 log = logging.getLogger("verify_api")

@@ -4,7 +4,7 @@ The size limit is enforced while the bytes arrive (an upload is cut off as soon 
 crosses 5 MB, whatever Content-Length claimed) and the type is decided by the file's magic
 bytes, not by the client's say-so. The bytes stay in memory (5 MB at most): plaintext never
 touches the disk. The application seals them under the subject's key and stores them
-(`registry.evidence`); the event log only records the `EvidenceRef`.
+(`registry.adapters.evidence_files`); the event log only records the `EvidenceRef`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidInput
 from domain.values import require_canonical
-from registry.application import CommandResult
+from registry.application.service import CommandResult
 
 
 class _Strict(BaseModel):

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from projections import RegistryProjections
-from registry.application import RegistryApp
-from registry.auth import UserStore
-from registry.clock import Clock
-from registry.config import Settings
+from registry.adapters.sql import Database
+from registry.adapters.users import UserStore
+from registry.application.clock import Clock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.credentials.keystore import KeyStore, KeyStoreError
 from registry.credentials.truststore import TrustStore
-from registry.storage import Database
 from verify_api.evidence import EvidenceReceiver
 from verify_api.ratelimit import RateLimiter
 from verify_api.verification import LiveStatus, StatusUnavailable, public_status

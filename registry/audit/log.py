@@ -35,10 +35,10 @@ from typing import Any
 
 import psycopg
 
-from registry.application import RegistryApp
+from registry.adapters.event_store import AuthenticatedRecorder, CheckedNotification
+from registry.application.service import RegistryApp
 from registry.audit.canonical import event_leaf_hash, event_object
 from registry.audit.tree_store import ExternalConnection, MerkleTreeStore
-from registry.event_store import AuthenticatedRecorder, CheckedNotification
 
 log = logging.getLogger("registry.audit")
 

@@ -21,18 +21,18 @@ from typing import Annotated, Any
 
 import typer
 
+from registry.adapters.event_store import EventAuthenticationError
+from registry.application.bootstrap import progress_bar, registry_session
+from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpoint, Checkpointer, CheckpointError
 from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.merkle import verify_consistency, verify_inclusion
 from registry.cli.output import CliInputError, Output, table
 from registry.cli.root import app
-from registry.config import Settings
 from registry.credentials.jwk import JwkError, parse_jwks
 from registry.credentials.keystore import KeyStore
 from registry.credentials.trustlist import TrustListError, load_trust_list
 from registry.credentials.truststore import TrustStore, TrustStoreError
-from registry.event_store import EventAuthenticationError
-from registry.runtime import progress_bar, registry_session
 
 audit_app = typer.Typer(
     help="Tamper evidence: Merkle tree, signed checkpoints, proofs, export, verify, replay.",
@@ -555,8 +555,8 @@ def replay_cmd(
         }
         differences = []
         if compare_live:
+            from registry.application.bootstrap import open_projections
             from registry.audit.compare import compare
-            from registry.runtime import open_projections
 
             with integrity_guard(out), registry_session() as registry:
                 differences = compare(result, open_projections(registry))

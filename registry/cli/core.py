@@ -27,20 +27,20 @@ from rich.text import Text
 from domain.actors import Actor, Role
 from domain.numbering import is_well_formed
 from domain.registration import RETURN_REASONS, REVOCATION_REASONS, SUSPENSION_REASONS
-from registry.application import CommandResult, RegistryApp
-from registry.cli.output import CliInputError, Output, key_values, table, text
-from registry.cli.root import app
-from registry.clock import SimulatedClock
-from registry.config import Settings
-from registry.errors import NotFound
-from registry.pii import PersonalData
-from registry.runtime import (
+from registry.adapters.vault import PersonalData
+from registry.application.bootstrap import (
     open_projections,
     progress_bar,
     registry_session,
     reset_store,
     store_has_registrations,
 )
+from registry.application.clock import SimulatedClock
+from registry.application.errors import NotFound
+from registry.application.service import CommandResult, RegistryApp
+from registry.application.settings import Settings
+from registry.cli.output import CliInputError, Output, key_values, table, text
+from registry.cli.root import app
 
 OPERATOR_ENV = "REGISTRY_OPERATOR"
 DEFAULT_OPERATOR = "operator"

@@ -236,7 +236,7 @@ def export_public(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to file.")] = None,
 ) -> None:
     """Publish public keys as a JWKS, or as a trust list signed by the trust-list key (JWS)."""
-    from registry.config import Settings
+    from registry.application.settings import Settings
 
     store = _store(keys_dir)
     try:

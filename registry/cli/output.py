@@ -24,10 +24,10 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import DomainError, InvalidEvidence, InvalidInput
-from registry.errors import NotFound
-from registry.event_store import EventAuthenticationError
-from registry.secrets import MissingSecret
-from registry.storage import describe_store_failure, is_store_failure
+from registry.adapters.event_store import EventAuthenticationError
+from registry.adapters.secrets import MissingSecret
+from registry.adapters.sql import describe_store_failure, is_store_failure
+from registry.application.errors import NotFound
 
 EXIT_REFUSED = 1
 EXIT_INPUT = 2

@@ -22,7 +22,7 @@ class RegistryGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            from registry.storage import is_store_failure
+            from registry.adapters.sql import is_store_failure
 
             # typer/click exits (e.g. one already reporting the failure) pass through
             if type(exc).__module__.startswith(("typer", "click")) or not is_store_failure(exc):

@@ -6,15 +6,15 @@ from typing import Annotated
 
 import typer
 
+from registry.application.settings import Settings
 from registry.cli.root import app
-from registry.config import Settings
 
 
 def _seed_demo(settings: Settings) -> None:
     """Run the demo when the store holds no registrations yet (`--demo`)."""
-    from registry.clock import SimulatedClock
+    from registry.application.bootstrap import open_projections, registry_session
+    from registry.application.clock import SimulatedClock
     from registry.demo import demo_start, demo_timeline_end, run_demo
-    from registry.runtime import open_projections, registry_session
 
     end = demo_timeline_end(None)
     clock = SimulatedClock(demo_start(end))
@@ -46,8 +46,8 @@ def serve(
     """Serve the public verification page, the JSON API and the registry API."""
     import uvicorn
 
+    from registry.application.bootstrap import registry_session
     from registry.credentials.keystore import KeyStore
-    from registry.runtime import registry_session
     from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
 
     # Only the demo may create missing secret key files; a real registry refuses to start.

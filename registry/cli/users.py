@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from domain.errors import DomainError
-from registry.auth import ASSIGNABLE_ROLES, UserStore
+from registry.adapters.users import ASSIGNABLE_ROLES, UserStore
+from registry.application.bootstrap import registry_session
+from registry.application.settings import Settings
 from registry.cli.root import app
-from registry.config import Settings
-from registry.runtime import registry_session
 
 users_app = typer.Typer(help="API users and bearer tokens (stored as SHA-256 hashes).")
 app.add_typer(users_app, name="users")

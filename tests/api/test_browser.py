@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 from registry.credentials.qr import decode_qr
 from tests.api.conftest import Api, make_api
 from tests.api.server import free_port, uvicorn_server

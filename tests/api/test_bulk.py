@@ -11,7 +11,7 @@ from datetime import timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.numbering import format_number
-from registry.bulk import canonical_json
+from registry.application.bulk_check import canonical_json
 from registry.credentials.jwk import parse_jwks
 from tests.api.conftest import Api, build_world
 from tests.builders import EMPLOYER_ID

@@ -223,8 +223,8 @@ def test_error_shapes(sqlite_api: Api) -> None:
 def test_public_endpoints_are_rate_limited(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from registry.clock import SimulatedClock
-    from registry.config import Settings
+    from registry.application.clock import SimulatedClock
+    from registry.application.settings import Settings
     from tests.api.conftest import make_api
 
     settings = Settings(

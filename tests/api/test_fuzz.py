@@ -20,10 +20,10 @@ from schemathesis.checks import (
 )
 
 from domain.actors import Role
-from registry.application import RegistryApp
-from registry.auth import UserStore
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.adapters.users import UserStore
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.credentials.keystore import KeyStore
 from tests.builders import approved
 from verify_api.app import create_app

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 from tests.api.conftest import ROLES, Api, make_api
 from tests.builders import approved, person, sie_facts
 from verify_api.roles import ROLE_MATRIX

@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 from registry.audit.canonical import canonical_json, event_leaf_hash
 from registry.cli import app
-from registry.clock import SimulatedClock
-from registry.config import Settings
 from tests.audit.test_audit_support import populate, world_on
 from tests.conftest import POSTGRES_DSN
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 from registry.audit.canonical import canonical_json, event_leaf_hash
 from registry.audit.checkpoints import Checkpoint
 from registry.audit.oracles import AuditLogOracle
 from registry.audit.verify_export import VerifyReport, verify_export
-from registry.clock import SimulatedClock
-from registry.config import Settings
 from registry.credentials.keys import SigningKey
 from registry.credentials.truststore import TrustStore
 from tests.audit.test_audit_support import World, populate, world_on

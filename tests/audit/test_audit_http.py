@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.actors import Role
+from registry.adapters.users import UserStore
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpoint
 from registry.audit.merkle import verify_consistency, verify_inclusion
 from registry.audit.oracles import HttpOracle
 from registry.audit.verify_export import verify_export
-from registry.auth import UserStore
-from registry.clock import SimulatedClock
-from registry.config import Settings
 from tests.audit.test_audit_support import World, populate, world_on
 from tests.builders import approved
 from verify_api.app import create_app

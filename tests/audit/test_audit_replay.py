@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 import registry.audit.replay as replay_module
+from registry.application.bootstrap import open_projections
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 from registry.audit.compare import compare
 from registry.audit.replay import replay
-from registry.clock import SimulatedClock
-from registry.config import Settings
 from registry.demo import demo_start, demo_timeline_end, run_demo
-from registry.runtime import open_projections
 from tests.audit.test_audit_support import World, world_on
 
 ENGINEERS = 60

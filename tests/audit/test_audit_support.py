@@ -8,15 +8,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from registry.application import RegistryApp
+from registry.adapters.secrets import Secret, SecretFiles
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpoint, Checkpointer
 from registry.audit.export import export_history
 from registry.audit.log import AuditLog
-from registry.clock import SimulatedClock
-from registry.config import Settings
 from registry.credentials.keystore import KeyStore
 from registry.credentials.truststore import TrustStore
-from registry.secrets import Secret, SecretFiles
 from tests.builders import REGISTRAR, approved
 
 

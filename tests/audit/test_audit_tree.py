@@ -10,6 +10,8 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from domain.indexes import SchemePolicies
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
 from registry.audit.canonical import notification_leaf_hash
 from registry.audit.checkpoints import Checkpoint, CheckpointError
 from registry.audit.log import CHECKPOINT_TOPIC, AuditLog
@@ -18,8 +20,6 @@ from registry.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from registry.clock import SimulatedClock
-from registry.config import Settings
 from registry.credentials.algorithms import Algorithm
 from registry.credentials.truststore import TrustStore
 from tests.audit.test_audit_support import World, populate, world_on

@@ -26,18 +26,18 @@ import pytest
 from eventsourcing.persistence import InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment
 
-from registry.application import RegistryApp
+from registry.adapters.event_store import UnauthenticatedEventError, WrongEventKeyError
+from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
+from registry.application.bootstrap import open_projections
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpointer
 from registry.audit.compare import compare
 from registry.audit.export import export_history
 from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.replay import replay
 from registry.audit.verify_export import verify_export
-from registry.clock import SimulatedClock
-from registry.config import Settings
-from registry.event_store import UnauthenticatedEventError, WrongEventKeyError
-from registry.runtime import open_projections
-from registry.secrets import MissingSecret, Secret, SecretFiles
 from tests.audit.test_audit_support import World, populate, world_on
 from tests.builders import REGISTRAR, approved
 from tests.conftest import POSTGRES_DSN
@@ -318,7 +318,7 @@ def test_a_store_written_without_macs_is_adopted_once(
     table = _events_table(settings)
     assert _sql(settings, f"SELECT COUNT(*) FROM {table}")[0][0] == written
 
-    with caplog.at_level(logging.WARNING, logger="registry.event_store"):
+    with caplog.at_level(logging.WARNING, logger="registry.adapters.event_store"):
         app = RegistryApp(settings, clock=clock)
     adopted = [r.getMessage() for r in caplog.records if "adopted" in r.getMessage()]
     assert len(adopted) == 1 and f"adopted {written} {table} rows" in adopted[0]
@@ -345,7 +345,7 @@ def test_a_store_written_without_macs_is_adopted_once(
         app.close()
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="registry.event_store"):
+    with caplog.at_level(logging.WARNING, logger="registry.adapters.event_store"):
         again = RegistryApp(settings, clock=clock)
     try:
         assert not [r for r in caplog.records if "adopted" in r.getMessage()]

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from domain.actors import Role
-from registry.application import RegistryApp
-from registry.auth import UserStore
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.adapters.users import UserStore
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.credentials.keystore import KeyStore
 from tests.api.server import free_port
 from tests.builders import approved

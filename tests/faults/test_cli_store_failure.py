@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.config import Settings
+from registry.application.settings import Settings
 from tests.api.server import free_port
 from tests.faults.conftest import chattr, make_immutable, seed
 

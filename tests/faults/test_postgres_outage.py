@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.config import Settings
+from registry.application.settings import Settings
 from tests.api.server import free_port, server_log, uvicorn_server
 from tests.faults.conftest import Cluster, seed, server_env
 

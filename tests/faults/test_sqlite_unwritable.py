@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.config import Settings
+from registry.application.settings import Settings
 from tests.api.server import free_port, server_log, server_pid, uvicorn_server
 from tests.faults.conftest import Seeded, chattr, make_immutable, seed, server_env
 

@@ -8,9 +8,9 @@ import pytest
 
 from domain.workdays import WorkingCalendar
 from projections import RegistryProjections
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 
 
 @pytest.fixture(scope="session")

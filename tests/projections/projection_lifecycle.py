@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import Actor, Role
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from tests.builders import REVIEWER, engineer, iet_facts, person, sie_facts
 
 

@@ -17,9 +17,9 @@ from domain.actors import Actor, Role
 from domain.errors import DomainError
 from projections import RegistryProjections
 from projections.registry_views import end_of_day
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from tests.builders import REGISTRAR, REVIEWER, engineer, person
 from tests.projections.projection_lifecycle import facts, to_review
 

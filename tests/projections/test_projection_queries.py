@@ -9,8 +9,8 @@ import pytest
 from domain.clock import add_years
 from domain.workdays import CalendarFallbackWarning, WorkingCalendar
 from projections import RegistryProjections
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, REVIEWER, engineer
 from tests.projections.projection_lifecycle import draft, register, to_review
 

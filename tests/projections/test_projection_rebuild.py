@@ -11,9 +11,9 @@ import pytest
 
 from projections import RegistryProjections
 from projections.__main__ import main
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from tests.builders import engineer
 from tests.projections.projection_lifecycle import register
 

@@ -19,8 +19,8 @@ from domain.errors import DomainError
 from domain.workdays import WorkingCalendar
 from projections import ProjectionError, RebuildInProgress, RegistryProjections, registry_views
 from projections.tables import PROJECTION_NAME
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, engineer
 from tests.projections.concurrent_reader import ContinuousReader
 from tests.projections.projection_lifecycle import draft, register, to_review

@@ -9,8 +9,8 @@ import pytest
 from domain.clock import add_years
 from projections import RegistryProjections
 from projections.registry_views import end_of_day
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, REVIEWER, engineer, id_number, person
 from tests.projections.projection_lifecycle import facts, register
 

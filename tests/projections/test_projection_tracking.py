@@ -10,8 +10,8 @@ import pytest
 from domain.workdays import WorkingCalendar
 from projections import ProjectionError, RegistryProjections
 from projections.fold import Folder
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, engineer
 from tests.projections.projection_lifecycle import draft, register
 

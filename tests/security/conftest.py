@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from domain.actors import Role
-from registry.application import RegistryApp
-from registry.auth import UserStore
-from registry.clock import SimulatedClock
-from registry.config import Settings
+from registry.adapters.users import UserStore
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.credentials.keystore import KeyStore
 from tests.api.server import free_port, uvicorn_server
 from tests.builders import EMPLOYER_ID, REGISTRAR, approved

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import DomainError
-from registry.application import RegistryApp
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 from registry.audit.canonical import canonical_json, event_object
-from registry.clock import SimulatedClock
-from registry.config import Settings
 from tests.builders import REGISTRAR, approved, engineer, id_number, person, sie_facts
 from tests.security.conftest import Live
 

@@ -20,8 +20,8 @@ import httpx
 
 from domain.indexes import IdentityIndex
 from domain.numbering import check_character
-from registry.application import RegistryApp
-from registry.secrets import Secret, SecretFiles
+from registry.adapters.secrets import Secret, SecretFiles
+from registry.application.service import RegistryApp
 from tests.builders import sie_facts
 from tests.security.conftest import Live
 

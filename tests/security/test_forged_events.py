@@ -19,8 +19,8 @@ from uuid import UUID
 import httpx
 from typer.testing import CliRunner, Result
 
+from registry.adapters.secrets import Secret, SecretFiles
 from registry.cli import app as cli_app
-from registry.secrets import Secret, SecretFiles
 from tests.security.conftest import Live
 
 TOPIC = "domain.registration:Registration."

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from projections import RegistryProjections
-from registry.application import RegistryApp
-from registry.clock import SimulatedClock
+from registry.application.clock import SimulatedClock
+from registry.application.service import RegistryApp
 from tests.builders import approved
 from tests.projections.concurrent_reader import ContinuousReader
 from tests.security.conftest import Live

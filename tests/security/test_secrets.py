@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.application import RegistryApp
-from registry.config import Settings
-from registry.secrets import MissingSecret, Secret, SecretFiles
+from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 
 
 def test_a_registry_without_its_secret_files_refuses_to_open(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_secret_files_are_private_and_never_overwritten(tmp_path: Path) -> None:
 def test_a_wrong_key_encryption_key_is_refused_not_mistaken_for_erasure(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from registry.clock import SimulatedClock
+    from registry.application.clock import SimulatedClock
     from tests.builders import approved
 
     settings = Settings(

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
-from registry.bulk import (
+from registry.application.bulk_check import (
     MAX_ROWS,
     BulkInputError,
     CredentialCheck,

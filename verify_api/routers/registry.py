@@ -17,8 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from domain.actors import Actor, Role
 from domain.evidence import EVIDENCE_KINDS, MAX_EVIDENCE_BYTES, EvidenceRef
 from domain.registration import Registration
-from registry.application import CommandResult
-from registry.pii import PersonalData
+from registry.adapters.vault import PersonalData
+from registry.application.service import CommandResult
 from verify_api.deps import ExpectedVersion, IdempotencyKey, ServicesDep, allow
 from verify_api.errors import AUTH_RESPONSES, ApiError
 from verify_api.evidence import EvidenceRejected
@@ -383,7 +383,7 @@ def _erase(s: Services, i: UUID, a: Actor, b: Any, o: dict[str, Any]) -> Command
     if o.get("expected_version") is not None:
         current = s.registry.get(i).version
         if current != o["expected_version"]:
-            from registry.errors import ConcurrencyConflict
+            from registry.application.errors import ConcurrencyConflict
 
             raise ConcurrencyConflict(
                 f"registration is at version {current}, not the expected {o['expected_version']}"

@@ -33,7 +33,7 @@ __all__ = [
     "load_holiday_path",
 ]
 
-logger = logging.getLogger("registry.holidays")
+logger = logging.getLogger("registry.adapters.holidays")
 
 _REQUIRED_KEYS = ("year", "holidays", "working_weekends", "source")
 _OPTIONAL_KEYS = ("comment", "example")
@@ -208,7 +208,7 @@ def default_calendar(
 ) -> WorkingCalendar:
     """The registry's working-day calendar: package data plus the operator's holiday files.
 
-    Logs (logger ``registry.holidays``) which operator years were loaded, any operator year
+    Logs (logger ``registry.adapters.holidays``) which operator years were loaded, any operator year
     that overrides the package, a warning at start-up if the current or next year has no
     holiday data, and a warning the first time each year falls back to the weekday rule.
     """

@@ -84,14 +84,14 @@ class Settings:
         # Cached aggregates are fast-forwarded from the store on every get, so another
         # process's writes are still seen; only the replay from version 1 is saved.
         common = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
-        # Every event is authenticated by the recorder (registry.event_store) with the
+        # Every event is authenticated by the recorder (registry.adapters.event_store) with the
         # event-mac secret under keys_dir, which never enters the database.
         common["EVENT_MAC_KEYS_DIR"] = str(self.keys_dir)
         common["EVENT_MAC_CREATE_MISSING"] = "y" if self.create_missing_secrets else "n"
         if self.store == "postgres":
             return {
                 **common,
-                "PERSISTENCE_MODULE": "registry.event_store.postgres",
+                "PERSISTENCE_MODULE": "registry.adapters.event_store.postgres",
                 "POSTGRES_DBNAME": self.postgres_dbname,
                 "POSTGRES_HOST": self.postgres_host,
                 "POSTGRES_PORT": str(self.postgres_port),
@@ -108,7 +108,7 @@ class Settings:
         self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         return {
             **common,
-            "PERSISTENCE_MODULE": "registry.event_store.sqlite",
+            "PERSISTENCE_MODULE": "registry.adapters.event_store.sqlite",
             "SQLITE_DBNAME": str(self.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "10",
         }

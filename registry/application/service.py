@@ -36,14 +36,14 @@ from domain.registration import TOPIC_PREFIX as REGISTRATION_TOPIC_PREFIX
 from domain.registration import Registration
 from domain.schemes import DEFAULT_POLICIES, ApplicantHistory, SchemePolicy
 from domain.status import TERMINAL
-from registry.clock import Clock, SystemClock
-from registry.config import Settings
-from registry.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
-from registry.event_transcoder import CanonicalJSONTranscoder
-from registry.evidence import EvidenceFiles
-from registry.pii import PersonalData, PersonalDataVault
-from registry.secrets import SecretFiles
-from registry.storage import Database, open_database
+from registry.adapters.evidence_files import EvidenceFiles
+from registry.adapters.secrets import SecretFiles
+from registry.adapters.sql import Database, open_database
+from registry.adapters.transcoding import CanonicalJSONTranscoder
+from registry.adapters.vault import PersonalData, PersonalDataVault
+from registry.application.clock import Clock, SystemClock
+from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.application.settings import Settings
 
 
 def _personal_bytes(personal: PersonalData) -> bytes:

@@ -28,10 +28,10 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import strtobool
 
+from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
 from registry.audit.canonical import CanonicalFormError, MacKind, event_mac, raw_event_mac
-from registry.secrets import MissingSecret, Secret, SecretFiles
 
-log = logging.getLogger("registry.event_store")
+log = logging.getLogger("registry.adapters.event_store")
 
 KEYS_DIR = "EVENT_MAC_KEYS_DIR"
 """Environment key: the registry's ``keys_dir`` (the secret is ``secrets/event-mac.key``)."""

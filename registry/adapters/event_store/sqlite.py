@@ -1,7 +1,8 @@
 """SQLite recorders that authenticate every event and keep the log append-only.
 
-Selected by ``PERSISTENCE_MODULE=registry.event_store.sqlite`` (see `Settings.eventsourcing_env`;
-the module holds exactly one factory class), like `eventsourcing/examples/searchabletimestamps`.
+Selected by ``PERSISTENCE_MODULE=registry.adapters.event_store.sqlite`` (see
+`Settings.eventsourcing_env`; the module holds exactly one factory class), like
+`eventsourcing/examples/searchabletimestamps`.
 Tables beside the library's ``stored_events`` / ``stored_snapshots``: ``<table>_mac``
 (one MAC per row, same primary key) and ``event_authentication`` (key id and adoption record).
 
@@ -33,8 +34,7 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from registry.audit.canonical import MacKind
-from registry.event_store.core import (
+from registry.adapters.event_store.core import (
     CREATE_MISSING,
     KEYS_DIR,
     META_TABLE,
@@ -46,6 +46,7 @@ from registry.event_store.core import (
     load_key,
     log_adoption,
 )
+from registry.audit.canonical import MacKind
 
 _REFUSE = "SELECT RAISE(ABORT, 'the event log is append-only')"
 

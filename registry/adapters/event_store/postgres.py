@@ -1,6 +1,6 @@
 """PostgreSQL recorders that authenticate every event and keep the log append-only.
 
-Selected by ``PERSISTENCE_MODULE=registry.event_store.postgres`` (see
+Selected by ``PERSISTENCE_MODULE=registry.adapters.event_store.postgres`` (see
 `Settings.eventsourcing_env`; the module holds exactly one factory class), like
 `eventsourcing/examples/searchabletimestamps`. Tables beside the library's
 ``registry_events`` / ``registry_snapshots`` in the configured schema: ``<table>_mac`` (one MAC
@@ -36,8 +36,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
-from registry.audit.canonical import MacKind
-from registry.event_store.core import (
+from registry.adapters.event_store.core import (
     CREATE_MISSING,
     KEYS_DIR,
     META_TABLE,
@@ -50,6 +49,7 @@ from registry.event_store.core import (
     load_key,
     log_adoption,
 )
+from registry.audit.canonical import MacKind
 
 REFUSE_FUNCTION = "registry_refuse_change"
 
@@ -132,7 +132,9 @@ class _Authenticated(PostgresAggregateRecorder):
 
     def create_table(self) -> None:
         super().create_table()
-        lock = digest_name("registry.event_store", self.datastore.schema, self.events_table_name)
+        lock = digest_name(
+            "registry.adapters.event_store", self.datastore.schema, self.events_table_name
+        )
         with self.datastore.transaction(commit=True) as curs:
             # One process at a time: CREATE OR REPLACE FUNCTION and the trigger check race.
             curs.execute(SQL("SELECT pg_advisory_xact_lock({})").format(Literal(lock)))

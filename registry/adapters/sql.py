@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from registry.config import Settings
+from registry.application.settings import Settings
 
 Row = tuple[Any, ...]
 

@@ -24,9 +24,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from registry.application import RegistryApp
-from registry.clock import Clock
-from registry.config import Settings
+from registry.application.clock import Clock
+from registry.application.service import RegistryApp
+from registry.application.settings import Settings
 
 if TYPE_CHECKING:
     from domain.workdays import WorkingCalendar
@@ -52,7 +52,7 @@ def open_app(settings: Settings | None = None, clock: Clock | None = None) -> Re
     An unreachable PostgreSQL server fails here at once (`psycopg.OperationalError`), not
     after the pools' connect timeout.
     """
-    from registry.storage import (
+    from registry.adapters.sql import (
         bound_reconnect_backoff,
         check_postgres_reachable,
         raise_if_store_file_error,
@@ -75,7 +75,7 @@ def open_app(settings: Settings | None = None, clock: Clock | None = None) -> Re
 
 def working_calendar(settings: Settings) -> WorkingCalendar:
     """The working-day calendar: chinesecalendar data plus the operator's holiday files."""
-    from registry.holidays import default_calendar
+    from registry.adapters.holidays import default_calendar
 
     return default_calendar(settings.holiday_file)
 
@@ -185,7 +185,7 @@ def reset_store(settings: Settings) -> str:
     configured schema (events, vault keys, projections), not the schema itself.
     """
     if settings.store == "postgres":
-        from registry.storage import open_database
+        from registry.adapters.sql import open_database
 
         db = open_database(settings)
         try:

@@ -4,7 +4,7 @@
 infrastructure factories that `Settings.eventsourcing_env` selects via ``PERSISTENCE_MODULE``.
 """
 
-from registry.event_store.core import (
+from registry.adapters.event_store.core import (
     Adoption,
     AuthenticatedRecorder,
     Authenticator,

@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from domain.errors import InvalidInput
 from domain.numbering import check_character
 from domain.values import require_plain_text
+from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
+from registry.adapters.sql import Database, blob_type
 from registry.credentials.claims import mask_name
-from registry.secrets import MissingSecret, Secret, SecretFiles
-from registry.storage import Database, blob_type
 
 log = logging.getLogger(__name__)
 _RAW_KEY_BYTES = 32
@@ -79,7 +79,7 @@ class PersonalDataVault:
 
     The ``subject_keys`` table maps an ID number's HMAC to a random subject id and that
     subject's AES-256 key, wrapped (RFC 3394) under the ``subject-kek`` secret. The HMAC key
-    and the KEK are files under ``keys_dir`` (see `registry.secrets`), so a copy of the
+    and the KEK are files under ``keys_dir`` (see `registry.adapters.secrets`), so a copy of the
     database alone decrypts nothing and cannot even test a guessed ID number. Erasure deletes
     the row: the data key, and the only link from the ID number to the subject, are gone.
     """

@@ -1,0 +1,1 @@
+"""The application layer: commands, their handlers, use cases, ports and bootstrap."""
