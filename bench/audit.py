@@ -74,7 +74,7 @@ def build(directory: Path, events: int) -> dict[str, Any]:
     from registry.application.settings import Settings
     from registry.audit.checkpoints import Checkpointer
     from registry.audit.log import AuditLog
-    from registry.credentials.keystore import KeyStore
+    from registry.credentials import KeyStore
 
     settings = Settings(
         sqlite_path=directory / "registry.sqlite",
@@ -145,7 +145,7 @@ def phase(name: str, directory: Path) -> dict[str, Any]:
     elif name == "verify":
         from registry.audit.checkpoints import Checkpoint
         from registry.audit.verify_export import load_lines, verify_export
-        from registry.credentials.truststore import TrustStore
+        from registry.credentials import TrustStore
 
         trust = TrustStore.from_jwks(json.loads((directory / "jwks.json").read_text()))
         report = verify_export(

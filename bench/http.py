@@ -54,9 +54,7 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
     from registry.application.clock import SimulatedClock
     from registry.application.service import RegistryApp
     from registry.application.settings import Settings
-    from registry.credentials.claims import CredentialClaims
-    from registry.credentials.issue import issue_credential
-    from registry.credentials.keystore import KeyStore
+    from registry.credentials import CredentialClaims, KeyStore, issue_credential
 
     settings = Settings(
         sqlite_path=directory / "registry.sqlite",

@@ -32,7 +32,7 @@ from domain.status import Status
 from registry.adapters.vault import PersonalData
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
-from registry.credentials.claims import mask_name
+from registry.credentials import mask_name
 
 SPAN_DAYS = 1095  # three years of registry life, ending "now"
 MIN_ENGINEERS = 60

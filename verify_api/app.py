@@ -22,7 +22,7 @@ from registry.application.bootstrap import open_app, open_projections
 from registry.application.clock import Clock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-from registry.credentials.keystore import KeyStore
+from registry.credentials import KeyStore
 from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
 from verify_api.evidence import EvidenceReceiver
 from verify_api.middleware import (

@@ -20,7 +20,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 def cjk_font() -> str:
     """The certificate PDF's CJK font, so both documents embed the same face."""
-    from registry.credentials.pdf import cjk_font as certificate_font
+    from registry.credentials import cjk_font as certificate_font
 
     name, _source = certificate_font()
     return name

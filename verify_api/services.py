@@ -14,8 +14,7 @@ from registry.adapters.users import UserStore
 from registry.application.clock import Clock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-from registry.credentials.keystore import KeyStore, KeyStoreError
-from registry.credentials.truststore import TrustStore
+from registry.credentials import KeyStore, KeyStoreError, TrustStore
 from verify_api.evidence import EvidenceReceiver
 from verify_api.ratelimit import RateLimiter
 from verify_api.verification import LiveStatus, StatusUnavailable, public_status

@@ -15,9 +15,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from registry.credentials.result import Status as StepStatus
-from registry.credentials.result import Step, VerificationResult
-from registry.credentials.verifier import verify_credential
+from registry.credentials import Status as StepStatus
+from registry.credentials import Step, VerificationResult, verify_credential
 
 Headline = Literal["valid", "not_valid_now", "not_genuine", "status_unknown", "unavailable"]
 PUBLIC_STATUSES = ("active", "suspended", "revoked", "expired")

@@ -30,7 +30,7 @@ from domain.numbering import check_character
 from domain.values import require_plain_text
 from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
 from registry.adapters.sql import Database, blob_type
-from registry.credentials.claims import mask_name
+from registry.credentials import mask_name
 
 log = logging.getLogger(__name__)
 _RAW_KEY_BYTES = 32

@@ -21,8 +21,9 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from domain.numbering import is_well_formed
-from registry.credentials.algorithms import Algorithm, sign, verify
-from registry.credentials.keystore import KeyStore, KeyStoreError
+from registry.credentials import Algorithm, KeyStore, KeyStoreError
+from registry.credentials import sign_bytes as sign
+from registry.credentials import verify_signature as verify
 
 MAX_ROWS = 1000
 MAX_INPUT_CHARS = 8192

@@ -38,11 +38,17 @@ from registry.audit.log import (
     UnauthenticatedEventsError,
 )
 from registry.audit.merkle import HASH_SIZE
-from registry.credentials import algorithms
-from registry.credentials.algorithms import Algorithm
-from registry.credentials.jwk import JwkError, b64url_decode, b64url_encode
-from registry.credentials.keystore import KeyStore
-from registry.credentials.truststore import TrustStore
+from registry.credentials import (
+    Algorithm,
+    JwkError,
+    KeyStore,
+    TrustStore,
+    UnsupportedAlgorithm,
+    b64url_decode,
+    b64url_encode,
+    sign_bytes,
+    verify_signature,
+)
 
 DOCUMENT_TYPE = "er-audit-checkpoint"
 _NS = uuid5(NAMESPACE_URL, "https://engineer-registry.example/audit-checkpoints")
@@ -159,8 +165,8 @@ class Checkpoint:
             raise CheckpointError(f"checkpoint signed by unknown key {self.kid!r}")
         data = self.signed_bytes()
         try:
-            ok = any(algorithms.verify(k.public_key, alg, signature, data) for k in candidates)
-        except algorithms.UnsupportedAlgorithm as exc:
+            ok = any(verify_signature(k.public_key, alg, signature, data) for k in candidates)
+        except UnsupportedAlgorithm as exc:
             raise CheckpointError(str(exc)) from None
         if not ok:
             raise CheckpointError("checkpoint signature is invalid")
@@ -179,7 +185,7 @@ def sign_checkpoint(
         kid=b64url_encode(key.kid),
         alg=key.alg.jose_name,
     )
-    signature = algorithms.sign(key.private_key, unsigned.signed_bytes())
+    signature = sign_bytes(key.private_key, unsigned.signed_bytes())
     return replace(unsigned, signature=b64url_encode(signature))
 
 

@@ -43,7 +43,7 @@ from registry.audit.canonical import event_leaf_hash as _event_leaf_hash
 from registry.audit.checkpoints import Checkpoint, CheckpointError
 from registry.audit.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, leaf_hash, node_hash
 from registry.audit.merkle import verify_consistency as _verify_consistency
-from registry.credentials.truststore import TrustStore
+from registry.credentials import TrustStore
 
 LINE_KEYS = frozenset({"event", "leaf_hash", "leaf_index", "mac"})
 LEGACY_LINE_KEYS = frozenset({"event", "leaf_hash", "leaf_index"})

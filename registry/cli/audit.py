@@ -29,10 +29,15 @@ from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsErr
 from registry.audit.merkle import verify_consistency, verify_inclusion
 from registry.cli.output import CliInputError, Output, table
 from registry.cli.root import app
-from registry.credentials.jwk import JwkError, parse_jwks
-from registry.credentials.keystore import KeyStore
-from registry.credentials.trustlist import TrustListError, load_trust_list
-from registry.credentials.truststore import TrustStore, TrustStoreError
+from registry.credentials import (
+    JwkError,
+    KeyStore,
+    TrustListError,
+    TrustStore,
+    TrustStoreError,
+    load_trust_list,
+    parse_jwks,
+)
 
 audit_app = typer.Typer(
     help="Tamper evidence: Merkle tree, signed checkpoints, proofs, export, verify, replay.",
@@ -358,7 +363,7 @@ def load_trust(path: Path, signer: Path | None) -> TrustStore:
         if signer is not None:
             keys = parse_jwks(json.loads(signer.read_text(encoding="utf-8")))
         else:
-            from registry.credentials.jwk import b64url_decode, jwk_to_public_key
+            from registry.credentials import b64url_decode, jwk_to_public_key
 
             payload = json.loads(b64url_decode(text.split(".")[1]))
             keys = [jwk_to_public_key(k) for i in payload.get("issuers", []) for k in i["keys"]]

@@ -17,11 +17,18 @@ from typing import Annotated, Any
 import typer
 
 from registry.cli.root import app
-from registry.credentials.algorithms import Algorithm
-from registry.credentials.jwk import JwkError, jwk_to_public_key
-from registry.credentials.keys import RevocationReason
-from registry.credentials.keystore import KeyInfo, KeyStore, KeyStoreError
-from registry.credentials.trustlist import IssuerEntry, TrustListError, own_trust_list
+from registry.credentials import (
+    Algorithm,
+    IssuerEntry,
+    JwkError,
+    KeyInfo,
+    KeyStore,
+    KeyStoreError,
+    RevocationReason,
+    TrustListError,
+    jwk_to_public_key,
+    own_trust_list,
+)
 
 KEYS_DIR_ENV = "REGISTRY_KEYS_DIR"
 DEFAULT_KEYS_DIR = Path("var/keys")

@@ -47,7 +47,7 @@ def serve(
     import uvicorn
 
     from registry.application.bootstrap import registry_session
-    from registry.credentials.keystore import KeyStore
+    from registry.credentials import KeyStore
     from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
 
     # Only the demo may create missing secret key files; a real registry refuses to start.

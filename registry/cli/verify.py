@@ -14,13 +14,22 @@ from typing import Annotated, Any
 import typer
 
 from registry.cli.root import app
-from registry.credentials.jwk import JwkError, parse_jwks
-from registry.credentials.keystore import KeyStore, KeyStoreError
-from registry.credentials.qr import QrDecodeError, decode_qr
-from registry.credentials.result import Status, VerificationResult
-from registry.credentials.trustlist import TrustListError, load_trust_list
-from registry.credentials.truststore import TrustStore, TrustStoreError
-from registry.credentials.verifier import DEFAULT_PREFIXES, verify_credential
+from registry.credentials import (
+    DEFAULT_PREFIXES,
+    JwkError,
+    KeyStore,
+    KeyStoreError,
+    QrDecodeError,
+    Status,
+    TrustListError,
+    TrustStore,
+    TrustStoreError,
+    VerificationResult,
+    decode_qr,
+    load_trust_list,
+    parse_jwks,
+    verify_credential,
+)
 
 _MARK = {Status.VALID: "✔", Status.INVALID: "✘", Status.NOT_CHECKED: "·"}
 

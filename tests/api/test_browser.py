@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
-from registry.credentials.qr import decode_qr
+from registry.credentials._internal.qr import decode_qr
 from tests.api.conftest import Api, make_api
 from tests.api.server import free_port, uvicorn_server
 from tests.builders import REGISTRAR, approved

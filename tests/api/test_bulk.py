@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.numbering import format_number
 from registry.application.bulk_check import canonical_json
-from registry.credentials.jwk import parse_jwks
+from registry.credentials._internal.jwk import parse_jwks
 from tests.api.conftest import Api, build_world
 from tests.builders import EMPLOYER_ID
 

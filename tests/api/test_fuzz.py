@@ -24,7 +24,7 @@ from registry.adapters.users import UserStore
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-from registry.credentials.keystore import KeyStore
+from registry.credentials._internal.keystore import KeyStore
 from tests.builders import approved
 from verify_api.app import create_app
 

@@ -8,12 +8,12 @@ from urllib.parse import quote
 
 import pytest
 
-from registry.credentials.claims import CredentialClaims
-from registry.credentials.issue import issue_credential
-from registry.credentials.jwk import parse_jwks
-from registry.credentials.keys import SigningKey
-from registry.credentials.trustlist import load_trust_list
-from registry.credentials.url import credential_from_url
+from registry.credentials._internal.claims import CredentialClaims
+from registry.credentials._internal.issue import issue_credential
+from registry.credentials._internal.jwk import parse_jwks
+from registry.credentials._internal.keys import SigningKey
+from registry.credentials._internal.trustlist import load_trust_list
+from registry.credentials._internal.url import credential_from_url
 from tests.api.conftest import Api, build_world
 
 

@@ -14,8 +14,8 @@ from registry.audit.canonical import canonical_json, event_leaf_hash
 from registry.audit.checkpoints import Checkpoint
 from registry.audit.oracles import AuditLogOracle
 from registry.audit.verify_export import VerifyReport, verify_export
-from registry.credentials.keys import SigningKey
-from registry.credentials.truststore import TrustStore
+from registry.credentials._internal.keys import SigningKey
+from registry.credentials._internal.truststore import TrustStore
 from tests.audit.test_audit_support import World, populate, world_on
 from tests.builders import REGISTRAR, person
 

@@ -15,8 +15,8 @@ from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpoint, Checkpointer
 from registry.audit.export import export_history
 from registry.audit.log import AuditLog
-from registry.credentials.keystore import KeyStore
-from registry.credentials.truststore import TrustStore
+from registry.credentials._internal.keystore import KeyStore
+from registry.credentials._internal.truststore import TrustStore
 from tests.builders import REGISTRAR, approved
 
 

@@ -20,8 +20,8 @@ from registry.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from registry.credentials.algorithms import Algorithm
-from registry.credentials.truststore import TrustStore
+from registry.credentials._internal.algorithms import Algorithm
+from registry.credentials._internal.truststore import TrustStore
 from tests.audit.test_audit_support import World, populate, world_on
 
 

@@ -358,7 +358,7 @@ def test_a_store_written_without_macs_is_adopted_once(
 
 
 def _keystore(settings: Settings) -> Any:
-    from registry.credentials.keystore import KeyStore
+    from registry.credentials._internal.keystore import KeyStore
 
     keys = KeyStore(settings.keys_dir)
     keys.generate()

@@ -18,7 +18,7 @@ from registry.credentials import (
     issue_credential,
     verify_credential,
 )
-from registry.credentials.pdf import cjk_font
+from registry.credentials._internal.pdf import cjk_font
 from tests.credentials.conftest import BASE_URL, ISSUED, make_claims, trust_for
 
 DETAILS = CertificateDetails(

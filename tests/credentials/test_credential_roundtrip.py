@@ -31,10 +31,10 @@ from registry.credentials import (
     verify_credential,
     verify_image,
 )
-from registry.credentials.algorithms import sign
-from registry.credentials.cose import sig_structure
-from registry.credentials.encoding import encode
-from registry.credentials.result import STEPS
+from registry.credentials._internal.algorithms import sign
+from registry.credentials._internal.cose import sig_structure
+from registry.credentials._internal.encoding import encode
+from registry.credentials._internal.result import STEPS
 from tests.credentials.conftest import BASE_URL, ISSUED, make_claims, trust_for
 
 AT = ISSUED + timedelta(days=10)

@@ -9,9 +9,9 @@ import cbor2
 import pytest
 
 from registry.credentials import ClaimsError, SigningKey, Step, mask_name, verify_credential
-from registry.credentials.algorithms import sign
-from registry.credentials.cose import CriticalHeaderError, decode_sign1, sig_structure
-from registry.credentials.encoding import encode
+from registry.credentials._internal.algorithms import sign
+from registry.credentials._internal.cose import CriticalHeaderError, decode_sign1, sig_structure
+from registry.credentials._internal.encoding import encode
 from tests.credentials.conftest import ISSUED, make_claims, trust_for
 
 AT = ISSUED + timedelta(days=10)

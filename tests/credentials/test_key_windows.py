@@ -27,9 +27,9 @@ from registry.credentials import (
     sign_trust_list,
     verify_credential,
 )
-from registry.credentials.jwk import parse_jwks
-from registry.credentials.keys import KeyPurpose, PublishedKey, SigningWindow
-from registry.credentials.trustlist import IssuerEntry, own_trust_list
+from registry.credentials._internal.jwk import parse_jwks
+from registry.credentials._internal.keys import KeyPurpose, PublishedKey, SigningWindow
+from registry.credentials._internal.trustlist import IssuerEntry, own_trust_list
 from tests.credentials.conftest import ISSUED, make_claims
 
 T0 = ISSUED - timedelta(days=30)  # the first key's window opens

@@ -31,9 +31,9 @@ from registry.credentials import (
     sign_trust_list,
     verify_credential,
 )
-from registry.credentials.cose import sig_structure
-from registry.credentials.encoding import encode
-from registry.credentials.keys import KeyPurpose
+from registry.credentials._internal.cose import sig_structure
+from registry.credentials._internal.encoding import encode
+from registry.credentials._internal.keys import KeyPurpose
 from tests.credentials.conftest import ISSUED, make_claims
 
 AT = ISSUED + timedelta(days=10)
@@ -185,7 +185,7 @@ def _cose_with(kid: bytes, alg: int, signer: object, claims: CredentialClaims) -
             data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
         )
     else:
-        from registry.credentials.algorithms import sign
+        from registry.credentials._internal.algorithms import sign
 
         signature = sign(signer, data)  # type: ignore[arg-type]
     return encode(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature])))

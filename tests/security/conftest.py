@@ -25,7 +25,7 @@ from registry.adapters.users import UserStore
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-from registry.credentials.keystore import KeyStore
+from registry.credentials._internal.keystore import KeyStore
 from tests.api.server import free_port, uvicorn_server
 from tests.builders import EMPLOYER_ID, REGISTRAR, approved
 

@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from registry.credentials import CredentialClaims, SigningKey, issue_credential
-from registry.credentials.jwk import parse_jwks
-from registry.credentials.keys import KeyPurpose
-from registry.credentials.keystore import KeyStore
-from registry.credentials.trustlist import load_trust_list
+from registry.credentials._internal.jwk import parse_jwks
+from registry.credentials._internal.keys import KeyPurpose
+from registry.credentials._internal.keystore import KeyStore
+from registry.credentials._internal.trustlist import load_trust_list
 from tests.security.conftest import Live
 
 

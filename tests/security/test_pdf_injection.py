@@ -22,7 +22,7 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject
 
 from registry.credentials import CertificateDetails, SigningKey, certificate_pdf, issue_credential
-from registry.credentials.qr import qr_png
+from registry.credentials._internal.qr import qr_png
 from tests.credentials.conftest import BASE_URL, make_claims
 from tests.security.conftest import Live
 from verify_api.bulk_pdf import report_pdf

@@ -28,9 +28,8 @@ from registry.application.bulk_check import (
     sign_report,
     verify_report,
 )
-from registry.credentials.result import Status as StepStatus
-from registry.credentials.result import Step
-from registry.credentials.verifier import verify_credential
+from registry.credentials import Status as StepStatus
+from registry.credentials import Step, verify_credential
 from verify_api.bulk_pdf import report_pdf
 from verify_api.deps import ServicesDep, client_ip, rate_limited
 from verify_api.errors import ERROR_RESPONSES, ApiError, ErrorBody

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from domain.numbering import is_well_formed
-from registry.credentials.url import PARAM, PATH
+from registry.credentials import URL_PARAM as PARAM
+from registry.credentials import URL_PATH as PATH
 from verify_api.deps import ServicesDep, rate_limited
 from verify_api.i18n import choose_language, translator
 from verify_api.services import Services
@@ -106,7 +107,7 @@ def home(request: Request, services: ServicesDep, lang: LangQuery = None) -> HTM
     PATH,
     response_class=HTMLResponse,
     summary="Verification page the QR code opens",
-    description="`c` carries the credential, percent-encoded (see registry.credentials.url).",
+    description="`c` carries the credential, percent-encoded (see `credential_url`).",
     responses=_HTML,
 )
 def verify_page(

@@ -252,7 +252,7 @@ def trust_list(services: ServicesDep) -> JSONResponse:
     import base64
     import json
 
-    from registry.credentials.trustlist import own_trust_list
+    from registry.credentials import own_trust_list
     from verify_api.services import TRUST_LIST_VALIDITY
 
     now = services.clock.now()

@@ -15,12 +15,16 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from domain.actors import Actor, Role
 from domain.clock import add_years
 from domain.errors import InvalidTransition
-from registry.credentials.claims import CredentialClaims
-from registry.credentials.issue import issue_credential
-from registry.credentials.keystore import KeyStoreError
-from registry.credentials.pdf import CertificateDetails, certificate_pdf
-from registry.credentials.qr import credential_qr_png, credential_qr_svg
-from registry.credentials.url import credential_url
+from registry.credentials import (
+    CertificateDetails,
+    CredentialClaims,
+    KeyStoreError,
+    certificate_pdf,
+    credential_qr_png,
+    credential_qr_svg,
+    credential_url,
+    issue_credential,
+)
 from verify_api.deps import ExpectedVersion, IdempotencyKey, ServicesDep, UserDep, allow
 from verify_api.errors import AUTH_RESPONSES, ApiError
 from verify_api.models import CertificateOut, CommandOut, EventOut, WhoAmI

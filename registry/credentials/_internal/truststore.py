@@ -15,9 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from registry.credentials.algorithms import PublicKey
-from registry.credentials.jwk import parse_jwks
-from registry.credentials.keys import (
+from registry.credentials._internal.algorithms import PublicKey
+from registry.credentials._internal.jwk import parse_jwks
+from registry.credentials._internal.keys import (
     KeyPurpose,
     SigningWindow,
     kid_for_certificate,

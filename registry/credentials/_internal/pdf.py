@@ -29,8 +29,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
-from registry.credentials.qr import qr_png
-from registry.credentials.url import credential_url
+from registry.credentials._internal.qr import qr_png
+from registry.credentials._internal.url import credential_url
 
 FONT_ENV = "REGISTRY_CJK_FONT"
 FONT_CANDIDATES = (

@@ -13,8 +13,8 @@ from typing import Any
 
 import cbor2
 
-from registry.credentials import algorithms
-from registry.credentials.keys import SigningKey
+from registry.credentials._internal import algorithms
+from registry.credentials._internal.keys import SigningKey
 
 HEADER_ALG = 1
 HEADER_CRIT = 2

@@ -13,26 +13,37 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from registry.credentials import algorithms
-from registry.credentials.claims import CLAIM_IAT, CLAIM_ISS, ClaimsError, CredentialClaims
-from registry.credentials.cose import (
+from registry.credentials._internal import algorithms
+from registry.credentials._internal.claims import (
+    CLAIM_IAT,
+    CLAIM_ISS,
+    ClaimsError,
+    CredentialClaims,
+)
+from registry.credentials._internal.cose import (
     CoseError,
     CriticalHeaderError,
     Sign1,
     decode_sign1,
     loads_strict,
 )
-from registry.credentials.encoding import (
+from registry.credentials._internal.encoding import (
     MAX_INPUT_CHARS,
     PREFIX,
     DecompressionError,
     b45decode,
     decompress,
 )
-from registry.credentials.policy import EXPIRY_POLICY, Check, CheckContext
-from registry.credentials.result import STEPS, Status, Step, StepResult, VerificationResult
-from registry.credentials.truststore import TrustedKey, TrustStore
-from registry.credentials.url import CredentialUrlError, credential_from_url
+from registry.credentials._internal.policy import EXPIRY_POLICY, Check, CheckContext
+from registry.credentials._internal.result import (
+    STEPS,
+    Status,
+    Step,
+    StepResult,
+    VerificationResult,
+)
+from registry.credentials._internal.truststore import TrustedKey, TrustStore
+from registry.credentials._internal.url import CredentialUrlError, credential_from_url
 
 DEFAULT_PREFIXES: tuple[str, ...] = (PREFIX,)
 
@@ -286,6 +297,6 @@ def verify_image(
 
     Raises `qr.QrDecodeError` when the image holds no readable QR code.
     """
-    from registry.credentials.qr import decode_qr
+    from registry.credentials._internal.qr import decode_qr
 
     return verify_credential(decode_qr(image), trust, at, prefixes, policy=policy)

@@ -38,9 +38,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from registry.credentials.algorithms import Algorithm, PublicKey
-from registry.credentials.jwk import jwks
-from registry.credentials.keys import (
+from registry.credentials._internal.algorithms import Algorithm, PublicKey
+from registry.credentials._internal.jwk import jwks
+from registry.credentials._internal.keys import (
     KeyPurpose,
     PublishedKey,
     RevocationReason,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import cbor2
 
-from registry.credentials.claims import CredentialClaims
-from registry.credentials.cose import sign1
-from registry.credentials.encoding import PREFIX, encode
-from registry.credentials.keys import SigningKey
+from registry.credentials._internal.claims import CredentialClaims
+from registry.credentials._internal.cose import sign1
+from registry.credentials._internal.encoding import PREFIX, encode
+from registry.credentials._internal.keys import SigningKey
 
 
 def issue_credential(

@@ -22,7 +22,12 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from registry.credentials.algorithms import Algorithm, PrivateKey, PublicKey, algorithm_for_key
+from registry.credentials._internal.algorithms import (
+    Algorithm,
+    PrivateKey,
+    PublicKey,
+    algorithm_for_key,
+)
 
 KID_LENGTH = 8
 

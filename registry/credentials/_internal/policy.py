@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from registry.credentials.claims import CLAIM_EXP, CLAIM_IAT, CLAIM_ISS
-from registry.credentials.truststore import TrustedKey
+from registry.credentials._internal.claims import CLAIM_EXP, CLAIM_IAT, CLAIM_ISS
+from registry.credentials._internal.truststore import TrustedKey
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from registry.credentials.algorithms import PublicKey, algorithm_for_key
-from registry.credentials.keys import (
+from registry.credentials._internal.algorithms import PublicKey, algorithm_for_key
+from registry.credentials._internal.keys import (
     KeyPurpose,
     PublishedKey,
     SigningWindow,

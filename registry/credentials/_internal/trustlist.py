@@ -28,18 +28,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from registry.credentials import algorithms
-from registry.credentials.algorithms import Algorithm, PublicKey
-from registry.credentials.jwk import (
+from registry.credentials._internal import algorithms
+from registry.credentials._internal.algorithms import Algorithm, PublicKey
+from registry.credentials._internal.jwk import (
     JwkError,
     b64url_decode,
     b64url_encode,
     entry_to_jwk,
     jwk_to_public_key,
 )
-from registry.credentials.keys import KeyPurpose, SigningKey, purpose_of, window_of
-from registry.credentials.keystore import KeyStore
-from registry.credentials.truststore import TrustedKey, TrustStore
+from registry.credentials._internal.keys import KeyPurpose, SigningKey, purpose_of, window_of
+from registry.credentials._internal.keystore import KeyStore
+from registry.credentials._internal.truststore import TrustedKey, TrustStore
 
 JWS_TYPE = "er-trust-list+jws"
 PAYLOAD_TYPE = "er-trust-list"

@@ -15,7 +15,7 @@ import qrcode.image.svg
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
-from registry.credentials.url import credential_url
+from registry.credentials._internal.url import credential_url
 
 
 class QrDecodeError(ValueError):

@@ -12,8 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from registry.credentials.claims import CredentialClaims
-from registry.credentials.keys import SigningWindow
+from registry.credentials._internal.claims import CredentialClaims
+from registry.credentials._internal.keys import SigningWindow
 
 
 class Status(StrEnum):

@@ -1,0 +1,1 @@
+"""Private: the credential machinery behind `registry.credentials` (import from there)."""
