@@ -22,12 +22,13 @@ from typing import Annotated, Any
 import typer
 
 from registry.adapters.event_store import EventAuthenticationError
-from registry.application.bootstrap import progress_bar, registry_session
+from registry.application.bootstrap import registry_session
 from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpoint, Checkpointer, CheckpointError
 from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.merkle import verify_consistency, verify_inclusion
 from registry.cli.output import CliInputError, Output, table
+from registry.cli.progress import progress_bar
 from registry.cli.root import app
 from registry.credentials import (
     JwkError,

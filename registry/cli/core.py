@@ -30,7 +30,6 @@ from domain.registration import RETURN_REASONS, REVOCATION_REASONS, SUSPENSION_R
 from registry.adapters.vault import PersonalData
 from registry.application.bootstrap import (
     open_projections,
-    progress_bar,
     registry_session,
     reset_store,
     store_has_registrations,
@@ -40,6 +39,7 @@ from registry.application.errors import NotFound
 from registry.application.service import CommandResult, RegistryApp
 from registry.application.settings import Settings
 from registry.cli.output import CliInputError, Output, key_values, table, text
+from registry.cli.progress import progress_bar
 from registry.cli.root import app
 
 OPERATOR_ENV = "REGISTRY_OPERATOR"
