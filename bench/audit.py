@@ -70,10 +70,10 @@ def _states(n: int) -> list[tuple[str, dict[str, Any]]]:
 
 
 def build(directory: Path, events: int) -> dict[str, Any]:
-    from registry.application.bootstrap import open_app
     from registry.application.settings import Settings
     from registry.audit.checkpoints import Checkpointer
     from registry.audit.log import AuditLog
+    from registry.bootstrap import open_app
     from registry.credentials import KeyStore
 
     settings = Settings(
@@ -125,10 +125,10 @@ def phase(name: str, directory: Path) -> dict[str, Any]:
     started = time.perf_counter()
     history = directory / "history.jsonl"
     if name == "export":
-        from registry.application.bootstrap import open_app
         from registry.application.settings import Settings
         from registry.audit.export import export_history
         from registry.audit.log import AuditLog
+        from registry.bootstrap import open_app
 
         app = open_app(
             Settings(

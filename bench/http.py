@@ -50,10 +50,10 @@ def _id_number(n: int) -> str:
 def seed(directory: Path) -> tuple[Path, Path, str]:
     """An SQLite store with one active registration and its signed credential."""
     from domain.actors import Actor, Role
-    from registry.adapters.vault import PersonalData
+    from domain.personal import PersonalData
     from registry.application.clock import SimulatedClock
-    from registry.application.service import RegistryApp
     from registry.application.settings import Settings
+    from registry.bootstrap import open_app
     from registry.credentials import CredentialClaims, KeyStore, issue_credential
 
     settings = Settings(
@@ -64,7 +64,7 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
     keys = KeyStore(settings.keys_dir)
     key = keys.generate()
     clock = SimulatedClock(datetime.now(UTC) - timedelta(days=30))
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     engineer = Actor("engineer-1", Role.ENGINEER)
     reviewer = Actor("reviewer-1", Role.REVIEWER)
     facts = {

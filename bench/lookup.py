@@ -31,8 +31,8 @@ from domain.numbering import format_number
 from projections import RegistryProjections
 from projections.fold import HISTORY_COLUMNS, RegState
 from registry.application.clock import SimulatedClock
-from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 
 EPOCH = datetime(2019, 1, 1, 9, 0, tzinfo=UTC)
 REGIONS = ("44", "11", "31", "32", "33", "35", "37", "42", "43", "51")
@@ -177,7 +177,7 @@ def load(settings: Settings, count: int, advance: Callable[[int], None]) -> list
     """Create the tables through the projections, COPY the rows in; returns the numbers."""
     import psycopg
 
-    app = RegistryApp(settings, clock=SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    app = open_app(settings, clock=SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC)))
     try:
         RegistryProjections(app)  # creates the tables and indexes exactly as in production
     finally:
@@ -274,7 +274,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         load_s = time.perf_counter() - t0
         picks = [rng.choice(numbers) for _ in range(samples)]
         days = [date(2019, 1, 1) + timedelta(days=rng.randint(0, 8 * 365)) for _ in range(samples)]
-        app = RegistryApp(settings, clock=SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+        app = open_app(settings, clock=SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC)))
         try:
             views = RegistryProjections(app)
             today = date(2026, 1, 1)

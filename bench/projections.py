@@ -25,6 +25,7 @@ from projections import RegistryProjections
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 
 
 def raw_read(app: RegistryApp, page: int, advance: Callable[[int], None] | None = None) -> int:
@@ -43,7 +44,7 @@ def raw_read(app: RegistryApp, page: int, advance: Callable[[int], None] | None 
 
 
 def measure(ctx: BenchContext, settings: Settings, store: str, registrations: int) -> list[Figure]:
-    app = RegistryApp(settings, clock=SimulatedClock(START))
+    app = open_app(settings, clock=SimulatedClock(START))
     try:
         with ctx.progress() as progress:
             with tracked(progress, f"seed {store}", registrations) as advance:

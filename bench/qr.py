@@ -29,7 +29,7 @@ from bench.credentials import BASE_URL, _claims
 from bench.runner import BenchContext, Figure, tracked
 from bench.writes import REGISTRAR, START, Tick, bare_app, seed_registrations
 from registry.application.clock import SimulatedClock
-from registry.application.service import RegistryApp
+from registry.bootstrap import open_app
 from registry.credentials import (
     CredentialClaims,
     SigningKey,
@@ -107,7 +107,7 @@ def _expires(valid_until: date | None, now: datetime) -> datetime:
 def run_batch(ctx: BenchContext) -> list[Figure]:
     count = ctx.size(200, 10_000)
     clock = SimulatedClock(START + timedelta(days=400))
-    app = RegistryApp(ctx.sqlite_settings("batch"), clock=clock)
+    app = open_app(ctx.sqlite_settings("batch"), clock=clock)
     bare = bare_app(ctx.sqlite_settings("batch-bare"))
     key = SigningKey.generate()
     try:

@@ -34,12 +34,13 @@ from domain.actors import Actor, Role
 from domain.facts import ApplicationFacts
 from domain.indexes import IdentityIndex, NumberIndex, NumberSequence
 from domain.numbering import check_character, format_number
+from domain.personal import PersonalData
 from domain.registration import Registration
 from domain.schemes import ApplicantHistory
-from registry.adapters.vault import PersonalData
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 REVIEWER = Actor("bench-reviewer", Role.REVIEWER)
@@ -224,7 +225,7 @@ def measure_writes(
 ) -> WriteResult:
     """Registry commands and the same-shaped library saves, interleaved chunk by chunk."""
     clock = SimulatedClock(START)
-    app = RegistryApp(registry_settings, clock=clock)
+    app = open_app(registry_settings, clock=clock)
     bare = bare_app(baseline_settings)
     sizes = TxSizes()
     sizes.attach(app)

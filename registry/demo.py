@@ -27,9 +27,9 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.errors import DomainError
 from domain.numbering import check_character
+from domain.personal import PersonalData
 from domain.registration import Registration
 from domain.status import Status
-from registry.adapters.vault import PersonalData
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.credentials import mask_name

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from domain.actors import Actor, Role
 from domain.numbering import check_character
-from registry.adapters.vault import PersonalData
+from domain.personal import PersonalData
 from registry.application.clock import SimulatedClock
 from registry.application.service import CommandResult, RegistryApp
 

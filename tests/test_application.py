@@ -17,6 +17,7 @@ from registry.application.clock import SimulatedClock
 from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 from tests.builders import (
     REGISTRAR,
     REVIEWER,
@@ -29,7 +30,7 @@ from tests.builders import (
 
 @pytest.fixture
 def app(settings: Settings, clock: SimulatedClock) -> Any:
-    application = RegistryApp(settings, clock=clock)
+    application = open_app(settings, clock=clock)
     yield application
     application.close()
 
@@ -87,11 +88,11 @@ def test_applying_with_someone_elses_id_number_reveals_nothing_and_is_never_appr
 def test_concurrent_approvals_cannot_both_succeed(
     settings: Settings, clock: SimulatedClock
 ) -> None:
-    setup = RegistryApp(settings, clock=clock)
+    setup = open_app(settings, clock=clock)
     rid = setup.apply(engineer(1), "SIE", person(1), sie_facts()).registration_id
     setup.submit(rid, engineer(1))
     setup.start_review(rid, REVIEWER)
-    apps = [RegistryApp(settings, clock=clock) for _ in range(2)]
+    apps = [open_app(settings, clock=clock) for _ in range(2)]
     loaded = [a.get(rid) for a in apps]  # both read the same, soon stale, state
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
@@ -117,7 +118,7 @@ def test_concurrent_approvals_cannot_both_succeed(
         next(o for o in outcomes if isinstance(o, Exception)),
         ConcurrencyConflict | InvalidTransition,
     )
-    fresh = RegistryApp(settings, clock=clock)
+    fresh = open_app(settings, clock=clock)
     events = [type(e).__name__ for e in fresh.repository.get(rid).collect_events()]
     stored = [
         n.topic
@@ -194,7 +195,7 @@ def test_the_event_log_is_append_only(app: RegistryApp, clock: SimulatedClock) -
             app.db.execute(sql)
     assert all_stored_events(app) == before
     # And the stored events rebuild exactly the same aggregate.
-    reread = RegistryApp(app.settings, clock=app.clock)
+    reread = open_app(app.settings, clock=app.clock)
     rid = next(app.registration_ids())
     assert reread.get(rid).timeline == app.get(rid).timeline
     reread.close()

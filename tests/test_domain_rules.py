@@ -328,7 +328,7 @@ def test_an_amendment_under_review_stays_in_force_but_still_lapses() -> None:
 
 
 def test_one_masking_rule_for_every_public_surface() -> None:
-    from registry.adapters.vault import PersonalData
+    from domain.personal import PersonalData
     from registry.credentials import mask_name as credential_mask
     from tests.builders import id_number
 

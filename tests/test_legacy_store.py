@@ -18,11 +18,11 @@ from uuid import UUID
 import pytest
 
 from domain.errors import DuplicateApplication
+from domain.personal import PersonalData
 from projections import RegistryProjections
 from registry.adapters.secrets import Secret, SecretFiles
-from registry.adapters.vault import PersonalData
-from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 from registry.demo import generate_people
 from tests.builders import REGISTRAR, sie_facts
 
@@ -60,7 +60,7 @@ def test_first_release_store_upgrades_without_touching_the_log(
     legacy: tuple[Settings, bytes, list[tuple[object, ...]]],
 ) -> None:
     settings, hmac_key, events_before = legacy
-    app = RegistryApp(settings)
+    app = open_app(settings)
     try:
         secrets = SecretFiles(settings.keys_dir)
         assert secrets.get(Secret.PII_HMAC) == hmac_key  # moved out, same key
@@ -77,7 +77,7 @@ def test_first_release_store_upgrades_without_touching_the_log(
     assert hmac_key not in files  # not even in a freed page or the write-ahead log
     assert _events(settings.sqlite_path)[: len(events_before)] == events_before
     # A second opening is a plain open: nothing left to migrate, no creation allowed.
-    RegistryApp(settings).close()
+    open_app(settings).close()
 
 
 def test_first_release_store_answers_as_it_did(
@@ -85,7 +85,7 @@ def test_first_release_store_answers_as_it_did(
 ) -> None:
     settings, _, _ = legacy
     expected = json.loads(gzip.decompress((FIXTURE / "search.json.gz").read_bytes()))
-    app = RegistryApp(settings)
+    app = open_app(settings)
     try:
         projections = RegistryProjections(app)
         projections.rebuild()

@@ -18,10 +18,10 @@ from fastapi.staticfiles import StaticFiles
 
 from domain.evidence import MAX_EVIDENCE_BYTES
 from registry.adapters.users import UserStore
-from registry.application.bootstrap import open_app, open_projections
 from registry.application.clock import Clock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app, open_projections
 from registry.credentials import KeyStore
 from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
 from verify_api.evidence import EvidenceReceiver

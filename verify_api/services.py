@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from projections import RegistryProjections
-from registry.adapters.sql import Database
 from registry.adapters.users import UserStore
 from registry.application.clock import Clock
+from registry.application.ports import Database
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
 from registry.credentials import KeyStore, KeyStoreError, TrustStore

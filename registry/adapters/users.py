@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from domain.actors import Actor, Role
 from domain.errors import DomainError, InvalidInput
-from registry.adapters.sql import Database
+from registry.application.ports import Database
 
 TOKEN_PREFIX = "rgk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:\-]{0,99}$")

@@ -32,18 +32,16 @@ from domain.indexes import (
     SchemePolicies,
 )
 from domain.numbering import format_number, is_well_formed
+from domain.personal import PersonalData
 from domain.registration import TOPIC_PREFIX as REGISTRATION_TOPIC_PREFIX
 from domain.registration import Registration
 from domain.schemes import DEFAULT_POLICIES, ApplicantHistory, SchemePolicy
 from domain.status import TERMINAL
-from registry.adapters.evidence_files import EvidenceFiles
-from registry.adapters.secrets import SecretFiles
-from registry.adapters.sql import Database, open_database
-from registry.adapters.transcoding import CanonicalJSONTranscoder
-from registry.adapters.vault import PersonalData, PersonalDataVault
 from registry.application.clock import Clock, SystemClock
 from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.application.ports import Database, EvidenceFiles, PersonalDataVault
 from registry.application.settings import Settings
+from registry.application.transcoding import CanonicalJSONTranscoder
 
 
 def _personal_bytes(personal: PersonalData) -> bytes:
@@ -81,23 +79,22 @@ class RegistryApp(Application[UUID]):
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         *,
+        database: Database,
+        vault: PersonalDataVault,
+        evidence_files: EvidenceFiles,
         clock: Clock | None = None,
-        database: Database | None = None,
     ) -> None:
-        self.settings = settings or Settings.load()
+        """Built by `registry.bootstrap.open_app`, which supplies the adapters."""
+        self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.after_save: list[Callable[[], None]] = []
         """Called after every successful `save` (the audit tree follows the log this way)."""
         super().__init__(env=self.settings.eventsourcing_env())
-        self.db = database or open_database(self.settings)
-        secrets = SecretFiles(
-            self.settings.keys_dir, create_missing=self.settings.create_missing_secrets
-        )
-        hmac_key = bytes.fromhex(self.settings.pii_hmac_key) if self.settings.pii_hmac_key else None
-        self.vault = PersonalDataVault(self.db, secrets, hmac_key=hmac_key)
-        self.evidence_files = EvidenceFiles(self.settings.evidence_root)
+        self.db = database
+        self.vault = vault
+        self.evidence_files = evidence_files
         self._ensure_default_policies()
 
     def close(self) -> None:

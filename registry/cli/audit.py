@@ -22,11 +22,11 @@ from typing import Annotated, Any
 import typer
 
 from registry.adapters.event_store import EventAuthenticationError
-from registry.application.bootstrap import registry_session
 from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpoint, Checkpointer, CheckpointError
 from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.merkle import verify_consistency, verify_inclusion
+from registry.bootstrap import registry_session
 from registry.cli.output import CliInputError, Output, table
 from registry.cli.progress import progress_bar
 from registry.cli.root import app
@@ -561,8 +561,8 @@ def replay_cmd(
         }
         differences = []
         if compare_live:
-            from registry.application.bootstrap import open_projections
             from registry.audit.compare import compare
+            from registry.bootstrap import open_projections
 
             with integrity_guard(out), registry_session() as registry:
                 differences = compare(result, open_projections(registry))

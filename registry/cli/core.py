@@ -26,18 +26,18 @@ from rich.text import Text
 
 from domain.actors import Actor, Role
 from domain.numbering import is_well_formed
+from domain.personal import PersonalData
 from domain.registration import RETURN_REASONS, REVOCATION_REASONS, SUSPENSION_REASONS
-from registry.adapters.vault import PersonalData
-from registry.application.bootstrap import (
+from registry.application.clock import SimulatedClock
+from registry.application.errors import NotFound
+from registry.application.service import CommandResult, RegistryApp
+from registry.application.settings import Settings
+from registry.bootstrap import (
     open_projections,
     registry_session,
     reset_store,
     store_has_registrations,
 )
-from registry.application.clock import SimulatedClock
-from registry.application.errors import NotFound
-from registry.application.service import CommandResult, RegistryApp
-from registry.application.settings import Settings
 from registry.cli.output import CliInputError, Output, key_values, table, text
 from registry.cli.progress import progress_bar
 from registry.cli.root import app

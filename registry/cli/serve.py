@@ -12,8 +12,8 @@ from registry.cli.root import app
 
 def _seed_demo(settings: Settings) -> None:
     """Run the demo when the store holds no registrations yet (`--demo`)."""
-    from registry.application.bootstrap import open_projections, registry_session
     from registry.application.clock import SimulatedClock
+    from registry.bootstrap import open_projections, registry_session
     from registry.demo import demo_start, demo_timeline_end, run_demo
 
     end = demo_timeline_end(None)
@@ -46,7 +46,7 @@ def serve(
     """Serve the public verification page, the JSON API and the registry API."""
     import uvicorn
 
-    from registry.application.bootstrap import registry_session
+    from registry.bootstrap import registry_session
     from registry.credentials import KeyStore
     from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
 

@@ -9,8 +9,8 @@ import typer
 
 from domain.errors import DomainError
 from registry.adapters.users import ASSIGNABLE_ROLES, UserStore
-from registry.application.bootstrap import registry_session
 from registry.application.settings import Settings
+from registry.bootstrap import registry_session
 from registry.cli.root import app
 
 users_app = typer.Typer(help="API users and bearer tokens (stored as SHA-256 hashes).")

@@ -18,6 +18,7 @@ from registry.adapters.users import UserStore
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 from registry.credentials._internal.keystore import KeyStore
 from tests.builders import EMPLOYER_ID, REGISTRAR, approved, engineer
 from verify_api.app import create_app
@@ -49,7 +50,7 @@ def make_api(
     settings: Settings, clock: SimulatedClock, tmp_path: Path, rate_limit: int = 100_000
 ) -> tuple[Api, RegistryApp]:
     KeyStore(settings.keys_dir).generate(not_before=clock.now())
-    registry = RegistryApp(settings, clock=clock)
+    registry = open_app(settings, clock=clock)
     users = UserStore(registry.db)
     tokens = {}
     for role in ROLES:

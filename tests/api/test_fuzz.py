@@ -22,8 +22,8 @@ from schemathesis.checks import (
 from domain.actors import Role
 from registry.adapters.users import UserStore
 from registry.application.clock import SimulatedClock
-from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 from registry.credentials._internal.keystore import KeyStore
 from tests.builders import approved
 from verify_api.app import create_app
@@ -34,7 +34,7 @@ _SETTINGS = Settings(
 )
 _CLOCK = SimulatedClock(datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
 KeyStore(_SETTINGS.keys_dir).generate(not_before=_CLOCK.now())
-_REGISTRY = RegistryApp(_SETTINGS, clock=_CLOCK)
+_REGISTRY = open_app(_SETTINGS, clock=_CLOCK)
 approved(_REGISTRY, _CLOCK, 1)
 _, TOKEN = UserStore(_REGISTRY.db).create("fuzz-registrar", Role.REGISTRAR)
 APP = create_app(

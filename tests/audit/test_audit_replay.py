@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 import registry.audit.replay as replay_module
-from registry.application.bootstrap import open_projections
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
 from registry.audit.compare import compare
 from registry.audit.replay import replay
+from registry.bootstrap import open_projections
 from registry.demo import demo_start, demo_timeline_end, run_demo
 from tests.audit.test_audit_support import World, world_on
 

@@ -15,6 +15,7 @@ from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpoint, Checkpointer
 from registry.audit.export import export_history
 from registry.audit.log import AuditLog
+from registry.bootstrap import open_app
 from registry.credentials._internal.keystore import KeyStore
 from registry.credentials._internal.truststore import TrustStore
 from tests.builders import REGISTRAR, approved
@@ -61,7 +62,7 @@ def populate(world: World, engineers: int = 4) -> None:
 def world_on(settings: Settings, clock: SimulatedClock) -> Iterator[World]:
     keys = KeyStore(settings.keys_dir)
     keys.generate()
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     audit = AuditLog(app)
     audit.follow()
     try:

@@ -28,9 +28,7 @@ from eventsourcing.utils import Environment
 
 from registry.adapters.event_store import UnauthenticatedEventError, WrongEventKeyError
 from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
-from registry.application.bootstrap import open_projections
 from registry.application.clock import SimulatedClock
-from registry.application.service import RegistryApp
 from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpointer
 from registry.audit.compare import compare
@@ -38,6 +36,7 @@ from registry.audit.export import export_history
 from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.replay import replay
 from registry.audit.verify_export import verify_export
+from registry.bootstrap import open_app, open_projections
 from tests.audit.test_audit_support import World, populate, world_on
 from tests.builders import REGISTRAR, approved
 from tests.conftest import POSTGRES_DSN
@@ -126,7 +125,7 @@ def forge(
 @pytest.fixture
 def store(settings: Settings, clock: SimulatedClock) -> Iterator[tuple[Settings, UUID]]:
     """A store with one revoked, dishonesty-listed registration (revoked for fraud)."""
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     try:
         rid = approved(app, clock, 1).registration_id
         approved(app, clock, 2)
@@ -147,7 +146,7 @@ def test_forged_events_are_refused_by_every_read(
 ) -> None:
     settings, rid = store
     forged = forge(settings, rid, clock.now() + timedelta(days=1))
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     try:
         with pytest.raises(UnauthenticatedEventError, match="no MAC recorded"):
             app.get(rid)
@@ -170,7 +169,7 @@ def test_a_made_up_mac_does_not_authenticate(
 ) -> None:
     settings, rid = store
     forge(settings, rid, clock.now() + timedelta(days=1), mac=os.urandom(32))
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     try:
         with pytest.raises(UnauthenticatedEventError, match="MAC does not match"):
             app.get(rid)
@@ -205,10 +204,10 @@ def test_a_wrong_or_missing_key_file_is_refused(
     key_file = SecretFiles(settings.keys_dir).path(Secret.EVENT_MAC)
     key_file.unlink()
     with pytest.raises(MissingSecret, match="event-mac"):
-        RegistryApp(settings.__class__(**{**vars(settings), "create_missing_secrets": False}))
+        open_app(settings.__class__(**{**vars(settings), "create_missing_secrets": False}))
     SecretFiles(settings.keys_dir).put(Secret.EVENT_MAC, os.urandom(32))
     with pytest.raises(WrongEventKeyError, match="restore the right key file"):
-        RegistryApp(settings, clock=clock)
+        open_app(settings, clock=clock)
 
 
 # ---------------------------------------------------------------------- audit
@@ -307,7 +306,7 @@ def test_a_store_written_without_macs_is_adopted_once(
             "eventsourcing_env",
             lambda self: {**original(self), "PERSISTENCE_MODULE": plain},
         )
-        legacy = RegistryApp(settings, clock=clock)
+        legacy = open_app(settings, clock=clock)
         ids = [approved(legacy, clock, n).registration_id for n in range(1, 4)]
         clock.advance(timedelta(days=20))
         legacy.suspend(ids[1], REGISTRAR, "investigation", "complaint")
@@ -319,7 +318,7 @@ def test_a_store_written_without_macs_is_adopted_once(
     assert _sql(settings, f"SELECT COUNT(*) FROM {table}")[0][0] == written
 
     with caplog.at_level(logging.WARNING, logger="registry.adapters.event_store"):
-        app = RegistryApp(settings, clock=clock)
+        app = open_app(settings, clock=clock)
     adopted = [r.getMessage() for r in caplog.records if "adopted" in r.getMessage()]
     assert len(adopted) == 1 and f"adopted {written} {table} rows" in adopted[0]
     try:
@@ -346,7 +345,7 @@ def test_a_store_written_without_macs_is_adopted_once(
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="registry.adapters.event_store"):
-        again = RegistryApp(settings, clock=clock)
+        again = open_app(settings, clock=clock)
     try:
         assert not [r for r in caplog.records if "adopted" in r.getMessage()]
         assert again.recorder.adoption() == adoption  # type: ignore[attr-defined]
@@ -378,7 +377,7 @@ def test_the_first_release_store_opens_is_adopted_and_exports_identically(
         shutil.copyfileobj(src, dst)
     settings = Settings(sqlite_path=path, keys_dir=tmp_path / "keys", create_missing_secrets=True)
     events = _sql(settings, "SELECT COUNT(*) FROM stored_events")[0][0]
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     try:
         assert app.recorder.adoption().rows == events  # type: ignore[attr-defined]
         audit = AuditLog(app)
@@ -421,7 +420,7 @@ def test_store_files_are_created_private(tmp_path: Path, clock: SimulatedClock) 
             keys_dir=tmp_path / "keys",
             create_missing_secrets=True,
         )
-        app = RegistryApp(settings, clock=clock)
+        app = open_app(settings, clock=clock)
         try:
             approved(app, clock, 1)
             files = sorted(settings.sqlite_path.parent.glob("registry.sqlite*"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from domain.numbering import check_character
-from registry.adapters.vault import validate_id_number
+from domain.personal import validate_id_number
 from registry.demo import STORY_KINDS, demo_secrets, generate_people, plan_cast
 from tests.cli.conftest import Cli, postgres_env, require_postgres, sqlite_env
 

@@ -24,8 +24,8 @@ import pytest
 from domain.actors import Role
 from registry.adapters.users import UserStore
 from registry.application.clock import SimulatedClock
-from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 from registry.credentials._internal.keystore import KeyStore
 from tests.api.server import free_port
 from tests.builders import approved
@@ -150,7 +150,7 @@ def seed(settings: Settings) -> Seeded:
     """A registrar and one approved registration in `settings`' store."""
     KeyStore(settings.keys_dir).generate()
     clock = SimulatedClock(datetime.now(UTC) - timedelta(days=40))
-    registry = RegistryApp(settings, clock=clock)
+    registry = open_app(settings, clock=clock)
     try:
         _, token = UserStore(registry.db).create("registrar-user", Role.REGISTRAR)
         result = approved(registry, clock, 1)

@@ -11,6 +11,7 @@ from projections import RegistryProjections
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +22,7 @@ def calendar() -> WorkingCalendar:
 
 @pytest.fixture
 def app(settings: Settings, clock: SimulatedClock) -> Iterator[RegistryApp]:
-    application = RegistryApp(settings, clock=clock)
+    application = open_app(settings, clock=clock)
     yield application
     application.close()
 

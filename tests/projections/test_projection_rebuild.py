@@ -14,6 +14,7 @@ from projections.__main__ import main
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 from tests.builders import engineer
 from tests.projections.projection_lifecycle import register
 
@@ -42,7 +43,7 @@ def test_python_dash_m_projections_rebuilds_with_one_command(
     monkeypatch.setenv("REGISTRY_SETTINGS", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("REGISTRY_CREATE_MISSING_SECRETS", "1")
     clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
-    app = RegistryApp(Settings.load(), clock=clock)
+    app = open_app(Settings.load(), clock=clock)
     _, number = register(app, clock, 1)
     app.close()
 
@@ -54,7 +55,7 @@ def test_python_dash_m_projections_rebuilds_with_one_command(
     assert main(["status"]) == 0
     assert json.loads(capsys.readouterr().out) == {"position": report["position"], "lag": 0}
 
-    app = RegistryApp(Settings.load(), clock=clock)
+    app = open_app(Settings.load(), clock=clock)
     try:
         view = RegistryProjections(app).by_number(number)
         assert view is not None and view.public_status == "active"
@@ -81,7 +82,7 @@ def test_cli_rebuild_reports_its_switch_and_refuses_to_run_twice_at_once(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
-    app = RegistryApp(Settings.load(), clock=clock)
+    app = open_app(Settings.load(), clock=clock)
     _, number = register(app, clock, 1)
     app.close()
     runner = CliRunner()
@@ -102,7 +103,7 @@ def test_cli_rebuild_reports_its_switch_and_refuses_to_run_twice_at_once(
 
     again = runner.invoke(cli, ["projections", "rebuild"], env=env)
     assert again.exit_code == 0 and "switched in" in again.stdout
-    app = RegistryApp(Settings.load(), clock=clock)
+    app = open_app(Settings.load(), clock=clock)
     try:
         view = RegistryProjections(app).by_number(number)
         assert view is not None and view.public_status == "active"

@@ -25,6 +25,7 @@ from registry.adapters.users import UserStore
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 from registry.credentials._internal.keystore import KeyStore
 from tests.api.server import free_port, uvicorn_server
 from tests.builders import EMPLOYER_ID, REGISTRAR, approved
@@ -51,7 +52,7 @@ class Live:
 
     def open_app(self) -> RegistryApp:
         """The same store, opened in the test process (e.g. to play the database thief)."""
-        return RegistryApp(self.settings)
+        return open_app(self.settings)
 
 
 def build_store(tmp_path: Path) -> tuple[Settings, dict[str, str], dict[str, str], dict[str, str]]:
@@ -62,7 +63,7 @@ def build_store(tmp_path: Path) -> tuple[Settings, dict[str, str], dict[str, str
     )
     KeyStore(settings.keys_dir).generate()
     clock = SimulatedClock(datetime.now(UTC) - timedelta(days=40))
-    registry = RegistryApp(settings, clock=clock)
+    registry = open_app(settings, clock=clock)
     try:
         users = UserStore(registry.db)
         tokens = {}

@@ -27,6 +27,7 @@ from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
 from registry.audit.canonical import canonical_json, event_object
+from registry.bootstrap import open_app
 from tests.builders import REGISTRAR, approved, engineer, id_number, person, sie_facts
 from tests.security.conftest import Live
 
@@ -179,7 +180,7 @@ def test_arbitrary_values_to_every_command_are_refused_or_leave_the_log_canonica
         create_missing_secrets=True,
     )
     clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
-    app = RegistryApp(settings_, clock=clock)
+    app = open_app(settings_, clock=clock)
     active = approved(app, clock, 1).registration_id
     counter = iter(range(100, 100_000))
     outcomes = {"accepted": 0, "refused": 0}

@@ -21,7 +21,7 @@ import httpx
 from domain.indexes import IdentityIndex
 from domain.numbering import check_character
 from registry.adapters.secrets import Secret, SecretFiles
-from registry.application.service import RegistryApp
+from registry.bootstrap import open_app
 from tests.builders import sie_facts
 from tests.security.conftest import Live
 
@@ -117,7 +117,7 @@ def test_erased_id_number_cannot_be_brute_forced_and_evidence_is_gone(
     assert VICTIM_ID.encode() not in stored and "王受害".encode() not in stored
     # The evidence file is gone, and the copy taken earlier no longer opens.
     assert not list(Path(live.env["REGISTRY_EVIDENCE_DIR"]).rglob(sha))
-    app = RegistryApp(live.settings)
+    app = open_app(live.settings)
     try:
         reg = app.get(UUID(rid))
         assert reg.personal_data_erased and reg.evidence == []

@@ -16,7 +16,7 @@ import httpx
 
 from projections import RegistryProjections
 from registry.application.clock import SimulatedClock
-from registry.application.service import RegistryApp
+from registry.bootstrap import open_app
 from tests.builders import approved
 from tests.projections.concurrent_reader import ContinuousReader
 from tests.security.conftest import Live
@@ -48,7 +48,7 @@ def test_public_answers_stay_right_during_a_projections_rebuild(
 ) -> None:
     # More registrations on the same store, so the rebuild commits many batches.
     clock = SimulatedClock(datetime.now(UTC) - timedelta(days=30))
-    writer = RegistryApp(live.settings, clock=clock)
+    writer = open_app(live.settings, clock=clock)
     try:
         extra = [approved(writer, clock, n).number for n in range(10, 40)]
     finally:
@@ -77,7 +77,7 @@ def test_public_answers_stay_right_during_a_projections_rebuild(
             if got[key] != want
         ]
 
-    operator = RegistryApp(live.settings)  # the operator's `registry projections rebuild`
+    operator = open_app(live.settings)  # the operator's `registry projections rebuild`
     try:
         views = RegistryProjections(operator)
         views.batch_size = 10

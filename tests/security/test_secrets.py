@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
-from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.bootstrap import open_app
 
 
 def test_a_registry_without_its_secret_files_refuses_to_open(tmp_path: Path) -> None:
     settings = Settings(sqlite_path=tmp_path / "registry.sqlite", keys_dir=tmp_path / "keys")
     with pytest.raises(MissingSecret) as refused:
-        RegistryApp(settings)
+        open_app(settings)
     assert "registry init" in str(refused.value)
     secrets = SecretFiles(tmp_path / "keys")
     assert not secrets.exists(Secret.PII_HMAC) and not secrets.exists(Secret.SUBJECT_KEK)
@@ -28,7 +28,7 @@ def test_secret_files_are_private_and_never_overwritten(tmp_path: Path) -> None:
         keys_dir=tmp_path / "keys",
         create_missing_secrets=True,
     )
-    RegistryApp(settings).close()
+    open_app(settings).close()
     secrets = SecretFiles(settings.keys_dir)
     assert stat.S_IMODE(secrets.directory.stat().st_mode) == 0o700
     for secret in (Secret.PII_HMAC, Secret.SUBJECT_KEK):
@@ -36,7 +36,7 @@ def test_secret_files_are_private_and_never_overwritten(tmp_path: Path) -> None:
     before = secrets.get(Secret.PII_HMAC)
     assert secrets.put(Secret.PII_HMAC, b"\x01" * 32) == before  # the first key stays
     # Reopening without permission to create works: the files are there.
-    RegistryApp(Settings(sqlite_path=settings.sqlite_path, keys_dir=settings.keys_dir)).close()
+    open_app(Settings(sqlite_path=settings.sqlite_path, keys_dir=settings.keys_dir)).close()
     db_bytes = settings.sqlite_path.read_bytes()
     assert before not in db_bytes and secrets.get(Secret.SUBJECT_KEK) not in db_bytes
 
@@ -53,13 +53,13 @@ def test_a_wrong_key_encryption_key_is_refused_not_mistaken_for_erasure(tmp_path
         create_missing_secrets=True,
     )
     clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     rid = approved(app, clock, 1).registration_id
     app.close()
     kek = SecretFiles(settings.keys_dir).path(Secret.SUBJECT_KEK)
     kek.unlink()
     SecretFiles(settings.keys_dir).put(Secret.SUBJECT_KEK, b"\x02" * 32)
-    app = RegistryApp(settings, clock=clock)
+    app = open_app(settings, clock=clock)
     try:
         with pytest.raises(MissingSecret):
             app.personal_data(app.get(rid))

@@ -16,8 +16,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from domain.actors import Actor, Role
 from domain.evidence import EVIDENCE_KINDS, MAX_EVIDENCE_BYTES, EvidenceRef
+from domain.personal import PersonalData
 from domain.registration import Registration
-from registry.adapters.vault import PersonalData
 from registry.application.service import CommandResult
 from verify_api.deps import ExpectedVersion, IdempotencyKey, ServicesDep, allow
 from verify_api.errors import AUTH_RESPONSES, ApiError

@@ -1,23 +1,32 @@
-"""What the CLI and the HTTP service share: opening the registry, its projections, progress.
+"""The composition root: the one place that builds adapters and hands them to the application.
 
-Adapters never construct `RegistryApp` or the projections themselves; they call
-:func:`open_app` and :func:`open_projections` so both see the same settings, clock and
-working-day calendar.
+Entry points (CLI, HTTP), the demo and the benchmarks call :func:`open_app` and
+:func:`open_projections`, so all of them see the same settings, clock, secrets and
+working-day calendar; nothing else constructs `RegistryApp`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
+from domain.workdays import WorkingCalendar
+from projections import RegistryProjections
+from registry.adapters.event_store.sqlite import create_private_file
+from registry.adapters.evidence_files import EvidenceFiles
+from registry.adapters.holidays import default_calendar
+from registry.adapters.secrets import SecretFiles
+from registry.adapters.sql import (
+    Database,
+    bound_reconnect_backoff,
+    check_postgres_reachable,
+    open_database,
+    raise_if_store_file_error,
+)
+from registry.adapters.vault import PersonalDataVault
 from registry.application.clock import Clock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-
-if TYPE_CHECKING:
-    from domain.workdays import WorkingCalendar
-    from projections import RegistryProjections
 
 __all__ = [
     "open_app",
@@ -29,7 +38,12 @@ __all__ = [
 ]
 
 
-def open_app(settings: Settings | None = None, clock: Clock | None = None) -> RegistryApp:
+def open_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    *,
+    database: Database | None = None,
+) -> RegistryApp:
     """The registry application on the configured store (SQLite unless told otherwise).
 
     Opening creates the event tables, the personal-data vault tables and the default
@@ -37,38 +51,47 @@ def open_app(settings: Settings | None = None, clock: Clock | None = None) -> Re
     An unreachable PostgreSQL server fails here at once (`psycopg.OperationalError`), not
     after the pools' connect timeout.
     """
-    from registry.adapters.sql import (
-        bound_reconnect_backoff,
-        check_postgres_reachable,
-        raise_if_store_file_error,
-    )
-
     settings = settings or Settings.load()
-    if settings.store != "postgres":
-        try:
-            return RegistryApp(settings, clock=clock)
-        except OSError as exc:
-            raise_if_store_file_error(settings, exc)
-            raise
+    if settings.store == "postgres":
+        check_postgres_reachable(settings)
+        app = _build(settings, clock, database)
+        # The event store's pool comes from eventsourcing, which sets no reconnect window.
+        bound_reconnect_backoff(getattr(getattr(app.recorder, "datastore", None), "pool", None))
+        return app
+    try:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(str(settings.sqlite_path))  # 0600 before anything connects
+        return _build(settings, clock, database)
+    except OSError as exc:
+        raise_if_store_file_error(settings, exc)
+        raise
 
-    check_postgres_reachable(settings)
-    app = RegistryApp(settings, clock=clock)
-    # The event store's pool comes from eventsourcing, which sets no reconnect window.
-    bound_reconnect_backoff(getattr(getattr(app.recorder, "datastore", None), "pool", None))
-    return app
+
+def _build(settings: Settings, clock: Clock | None, database: Database | None) -> RegistryApp:
+    db = database or open_database(settings)
+    secrets = SecretFiles(settings.keys_dir, create_missing=settings.create_missing_secrets)
+    hmac_key = bytes.fromhex(settings.pii_hmac_key) if settings.pii_hmac_key else None
+    try:
+        vault = PersonalDataVault(db, secrets, hmac_key=hmac_key)
+        return RegistryApp(
+            settings,
+            clock=clock,
+            database=db,
+            vault=vault,
+            evidence_files=EvidenceFiles(settings.evidence_root),
+        )
+    except BaseException:
+        db.close()
+        raise
 
 
 def working_calendar(settings: Settings) -> WorkingCalendar:
     """The working-day calendar: chinesecalendar data plus the operator's holiday files."""
-    from registry.adapters.holidays import default_calendar
-
     return default_calendar(settings.holiday_file)
 
 
 def open_projections(app: RegistryApp) -> RegistryProjections:
     """The read models on the application's store (tables are created on first use)."""
-    from projections import RegistryProjections
-
     return RegistryProjections(app, calendar=working_calendar(app.settings))
 
 
@@ -96,8 +119,6 @@ def reset_store(settings: Settings) -> str:
     configured schema (events, vault keys, projections), not the schema itself.
     """
     if settings.store == "postgres":
-        from registry.adapters.sql import open_database
-
         db = open_database(settings)
         try:
             with db.transaction() as cur:
