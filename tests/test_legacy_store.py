@@ -89,7 +89,12 @@ def test_first_release_store_answers_as_it_did(
     try:
         projections = RegistryProjections(app)
         projections.rebuild()
-        fields = ("scheme", "status", "public_status", "status_reason", "valid_until") + (
+        fields: tuple[str, ...] = (
+            "scheme",
+            "status",
+            "public_status",
+            "status_reason",
+            "valid_until",
             "masked_name",
             "employer_id",
             "dishonest",
