@@ -41,7 +41,6 @@ def api(settings: Settings, clock: SimulatedClock, tmp_path: Path) -> Any:
         tokens = {role: users.create(f"{role}-user", Role(role))[1] for role in ROLES}
         app = create_app(
             app=world.app,
-            evidence_dir=tmp_path / "evidence",
             rate_limit_per_minute=100_000,
             catch_up_interval=0.0,
         )
