@@ -15,6 +15,7 @@ from projections import RegistryProjections
 from registry.adapters.event_store.sqlite import create_private_file
 from registry.adapters.evidence_files import EvidenceFiles
 from registry.adapters.holidays import default_calendar
+from registry.adapters.migrations import migrate
 from registry.adapters.secrets import SecretFiles
 from registry.adapters.sql import (
     Database,
@@ -46,8 +47,9 @@ def open_app(
 ) -> RegistryApp:
     """The registry application on the configured store (SQLite unless told otherwise).
 
-    Opening creates the event tables, the personal-data vault tables and the default
-    scheme policies when they do not exist yet, so this is also what `registry init` does.
+    Opening applies the pending schema migrations (`registry.adapters.migrations`), creates
+    the event tables and the default scheme policies when they do not exist yet, so this is
+    also what `registry init` does.
     An unreachable PostgreSQL server fails here at once (`psycopg.OperationalError`), not
     after the pools' connect timeout.
     """
@@ -72,6 +74,7 @@ def _build(settings: Settings, clock: Clock | None, database: Database | None) -
     secrets = SecretFiles(settings.keys_dir, create_missing=settings.create_missing_secrets)
     hmac_key = bytes.fromhex(settings.pii_hmac_key) if settings.pii_hmac_key else None
     try:
+        migrate(db)
         vault = PersonalDataVault(db, secrets, hmac_key=hmac_key)
         return RegistryApp(
             settings,

@@ -30,12 +30,7 @@ class CredentialArchive:
     """
 
     def __init__(self, db: Database) -> None:
-        self.db = db
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS api_issued_credentials ("
-            " serial TEXT PRIMARY KEY, registration_id TEXT NOT NULL,"
-            " credential TEXT NOT NULL, issued_at TEXT NOT NULL)"
-        )
+        self.db = db  # its api_issued_credentials table comes from migration 0003
 
     def put_if_absent(
         self, serial: str, registration_id: str, credential: str, issued_at: datetime

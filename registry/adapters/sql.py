@@ -1,7 +1,9 @@
-"""Thin DB-API access for our own tables (vault, projections) beside the event store.
+"""The one SQL adapter for our own tables beside the event store.
 
-One interface over sqlite3 and psycopg so read models and the vault run on both; SQL is
-written with `?` placeholders and translated for PostgreSQL.
+Vault, API users, the credential archive, the audit tree and the read models all go through
+this one interface over sqlite3 and psycopg, so each runs on both stores; SQL is written
+with `?` placeholders and translated for PostgreSQL here and nowhere else. The tables
+themselves come from the numbered migrations in `registry.adapters.migrations`.
 """
 
 from __future__ import annotations
@@ -121,10 +123,6 @@ class Database(ABC):
         """Commit one tiny write (a one-row probe table), so a read-only or full store fails."""
         with self.transaction() as cur:
             cur.execute(
-                "CREATE TABLE IF NOT EXISTS ops_write_probe"
-                " (id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL)"
-            )
-            cur.execute(
                 "INSERT INTO ops_write_probe (id, checked_at) VALUES (1, ?)"
                 " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
                 (at,),
@@ -161,8 +159,10 @@ class _SqliteCursor:
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, timeout: float = 30.0) -> None:
+        """``timeout``: seconds a transaction waits for another writer's lock."""
         self.path = path
+        self.timeout = timeout
         self._local = threading.local()
         self._lock = threading.RLock()
 
@@ -170,7 +170,7 @@ class SqliteDatabase(Database):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA secure_delete=ON")
@@ -290,7 +290,3 @@ def open_database(settings: Settings) -> Database:
         return PostgresDatabase(settings.postgres_dsn, settings.postgres_schema)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteDatabase(str(settings.sqlite_path))
-
-
-def blob_type(db: Database) -> str:
-    return "BYTEA" if db.dialect == "postgres" else "BLOB"

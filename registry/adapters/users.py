@@ -65,16 +65,7 @@ class UserStore:
     """API users in the registry database (SQLite or PostgreSQL)."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS api_users ("
-            " name TEXT PRIMARY KEY,"
-            " role TEXT NOT NULL,"
-            " actor_id TEXT NOT NULL,"
-            " token_hash TEXT NOT NULL UNIQUE,"
-            " created_at TEXT NOT NULL,"
-            " revoked_at TEXT)"
-        )
+        self.db = db  # its api_users table comes from migration 0002
 
     def create(
         self,

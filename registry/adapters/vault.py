@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from domain.errors import InvalidInput
 from domain.personal import PersonalData, validate_id_number
 from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
-from registry.adapters.sql import Database, blob_type
+from registry.adapters.sql import Database
 
 log = logging.getLogger(__name__)
 _RAW_KEY_BYTES = 32
@@ -46,8 +46,7 @@ class PersonalDataVault:
     def __init__(
         self, db: Database, secrets: SecretFiles, *, hmac_key: bytes | None = None
     ) -> None:
-        self.db = db
-        self._create_tables()
+        self.db = db  # its subject_keys table comes from migration 0001
         if self._legacy_secrets_table():
             # A first-release store being upgraded: this is the moment its secrets move out
             # of the database and the key-encryption key is made.
@@ -55,14 +54,6 @@ class PersonalDataVault:
         self._hmac_key = hmac_key or self._adopt_hmac_key(secrets)
         self._kek = secrets.get(Secret.SUBJECT_KEK)
         self._wrap_unwrapped_keys()
-
-    def _create_tables(self) -> None:
-        blob = blob_type(self.db)
-        with self.db.transaction() as cur:
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS subject_keys (subject_id TEXT PRIMARY KEY, "
-                f"id_hmac TEXT UNIQUE NOT NULL, key {blob} NOT NULL)"
-            )
 
     def _legacy_secrets_table(self) -> bool:
         if self.db.dialect == "sqlite":
