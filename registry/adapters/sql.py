@@ -115,6 +115,10 @@ class Database(ABC):
     def transaction(self) -> AbstractContextManager[Cursor]:
         """One transaction: commit on success, roll back on any exception."""
 
+    def reading(self) -> AbstractContextManager[Cursor]:
+        """One consistent snapshot for reads only; may skip the write lock (SQLite does)."""
+        return self.transaction()
+
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
@@ -180,9 +184,20 @@ class SqliteDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
+        with self._begin("BEGIN IMMEDIATE") as cur:
+            yield cur
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        """A deferred transaction: under WAL a reader never waits for, nor blocks, a writer."""
+        with self._begin("BEGIN") as cur:
+            yield cur
+
+    @contextmanager
+    def _begin(self, begin: str) -> Iterator[Cursor]:
         conn = self._connection()
         cur = conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+        cur.execute(begin)
         try:
             yield _SqliteCursor(cur)
         except BaseException:
