@@ -18,6 +18,8 @@ from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
 
+from registry.application.errors import SecretUnavailable
+
 SECRET_BYTES = 32
 
 
@@ -30,10 +32,8 @@ class Secret(StrEnum):
     """Authenticates every event when it is written; checked on load and by `audit verify`."""
 
 
-class MissingSecret(Exception):
+class MissingSecret(SecretUnavailable):
     """A secret file is absent or unreadable; the message says which and what to do."""
-
-    code = "secrets.missing"
 
 
 class SecretFiles:

@@ -13,43 +13,20 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.actors import Actor, Role
-from domain.errors import DomainError, InvalidInput
+from domain.errors import InvalidInput
 from registry.application.ports import Database
+from registry.application.users import (
+    ASSIGNABLE_ROLES,
+    ApiUser,
+    DuplicateUser,
+    UnknownUser,
+)
 
 TOKEN_PREFIX = "rgk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:\-]{0,99}$")
-ASSIGNABLE_ROLES = frozenset(r for r in Role if r is not Role.SYSTEM)
-
-
-class UnknownUser(DomainError):
-    code = "user.not_found"
-
-
-class DuplicateUser(DomainError):
-    code = "user.duplicate"
-
-
-@dataclass(frozen=True)
-class ApiUser:
-    """An API user as stored (never the token itself)."""
-
-    name: str
-    role: Role
-    actor_id: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.actor_id, self.role)
 
 
 def hash_token(token: str) -> str:

@@ -21,3 +21,17 @@ class IdempotencyKeyReused(DomainError):
 
 class PersonalDataErased(DomainError):
     code = "personal_data.erased"
+
+
+class StoreIntegrityError(Exception):
+    """The event store cannot vouch for what it holds (a forged or altered event, a wrong
+    key). The event store adapter raises a subclass; entry points report it as one line."""
+
+    code = "store.integrity"
+
+
+class SecretUnavailable(Exception):
+    """A secret key file is absent or unreadable; the message says which and what to do.
+    The secrets adapter raises a subclass; entry points need not know the adapter."""
+
+    code = "secrets.missing"

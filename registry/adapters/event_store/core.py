@@ -29,6 +29,7 @@ from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import strtobool
 
 from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
+from registry.application.errors import StoreIntegrityError
 from registry.audit.canonical import CanonicalFormError, MacKind, event_mac, raw_event_mac
 
 log = logging.getLogger("registry.adapters.event_store")
@@ -41,10 +42,8 @@ META_TABLE = "event_authentication"
 """One row per authenticated table: the key id and what was adopted when it was first opened."""
 
 
-class EventAuthenticationError(PersistenceError):
+class EventAuthenticationError(PersistenceError, StoreIntegrityError):
     """The event store cannot vouch for what it holds (or was asked to store)."""
-
-    code = "store.integrity"
 
 
 class UnauthenticatedEventError(EventAuthenticationError):
