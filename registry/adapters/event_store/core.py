@@ -42,8 +42,11 @@ META_TABLE = "event_authentication"
 """One row per authenticated table: the key id and what was adopted when it was first opened."""
 
 
-class EventAuthenticationError(PersistenceError, StoreIntegrityError):
-    """The event store cannot vouch for what it holds (or was asked to store)."""
+class EventAuthenticationError(StoreIntegrityError, PersistenceError):
+    """The event store cannot vouch for what it holds (or was asked to store).
+
+    `StoreIntegrityError` first, so handlers keyed by class (HTTP) find it before the
+    generic `PersistenceError` ones."""
 
 
 class UnauthenticatedEventError(EventAuthenticationError):
