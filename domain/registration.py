@@ -16,23 +16,19 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.actors import Actor, Role
+from domain.actors import Actor
 from domain.clock import add_years, require_utc
 from domain.errors import (
     ImmutableField,
     Ineligible,
     InvalidInput,
     InvalidTransition,
-    NotPermitted,
 )
 from domain.evidence import EvidenceRef
 from domain.facts import ApplicationFacts
+from domain.permissions import check
 from domain.schemes import ApplicantHistory, SchemePolicy, check_eligibility
 from domain.status import IN_REVIEW, REREVIEW, TERMINAL, Status
-
-REVIEWERS = frozenset({Role.REVIEWER, Role.REGISTRAR})
-REGISTRARS = frozenset({Role.REGISTRAR})
-SUPERVISORS = frozenset({Role.REGISTRAR, Role.SYSTEM})
 
 RETURN_REASONS = {
     "project.no_implementation": "project shows no implementation phase (项目未体现实施环节)",
@@ -138,7 +134,7 @@ class Registration(Aggregate):
         """A new application. Nothing derived from the ID number goes into the event (the
         first release stored its HMAC as ``id_hmac``; new drafts leave it empty), so once the
         subject's key is destroyed nothing in the log links to the person."""
-        _require_role(actor, {Role.ENGINEER, Role.REGISTRAR}, "apply")
+        check("apply", actor)
         return cls(
             scheme=policy.code,
             policy=policy.as_dict(),
@@ -214,7 +210,7 @@ class Registration(Aggregate):
 
     def check_can_attach_evidence(self, actor: Actor) -> None:
         """Refuses as `attach_evidence` would, before any file is received."""
-        self._require_owner_or(actor, REGISTRARS, "attach evidence")
+        self._permit("attach_evidence", actor)
         self._require_status({Status.DRAFT, Status.RETURNED_FOR_SUPPLEMENT}, "attach evidence")
 
     def attach_evidence(self, evidence: EvidenceRef, actor: Actor, at: datetime) -> None:
@@ -229,26 +225,26 @@ class Registration(Aggregate):
         at: datetime,
         history: ApplicantHistory = ApplicantHistory(),
     ) -> None:
-        self._require_owner_or(actor, REGISTRARS, "submit")
+        self._permit("submit", actor)
         self._require_status({Status.DRAFT}, "submit")
         self._require_eligible(at, history)
         self._submitted(**self._meta(actor, at))
 
     def endorse(self, actor: Actor, at: datetime, note: str = "") -> None:
         """Employer preliminary review (单位初审) passed."""
-        self._require_employer(actor, "endorse")
+        self._permit("endorse", actor)
         self._require_status({Status.SUBMITTED}, "endorse")
         self._endorsed(note=note, **self._meta(actor, at))
 
     def decline(self, actor: Actor, at: datetime, reason: str) -> None:
         """Employer does not confirm; the applicant may amend (e.g. employer) and resubmit."""
-        self._require_employer(actor, "decline")
+        self._permit("decline", actor)
         self._require_status({Status.SUBMITTED}, "decline")
         _require_text(reason, "reason")
         self._declined(reason=reason, **self._meta(actor, at))
 
     def start_review(self, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REVIEWERS, "start a review")
+        self._permit("start_review", actor)
         ready = {Status.EMPLOYER_ENDORSED}
         if not self.policy.requires_employer_endorsement:
             ready.add(Status.SUBMITTED)
@@ -256,7 +252,7 @@ class Registration(Aggregate):
         self._review_started(**self._meta(actor, at))
 
     def record_expert_score(self, score: int, method: str, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REVIEWERS, "score")
+        self._permit("score", actor)
         self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "score")
         if not isinstance(score, int) or not 0 <= score <= 100:
             raise InvalidInput("score must be an integer 0..100")
@@ -269,7 +265,7 @@ class Registration(Aggregate):
     def return_for_supplement(
         self, reason_codes: Iterable[str], note: str, actor: Actor, at: datetime
     ) -> None:
-        _require_role(actor, REVIEWERS, "return for supplement")
+        self._permit("return", actor)
         self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "return")
         codes = sorted(set(reason_codes))
         unknown = [c for c in codes if c not in RETURN_REASONS]
@@ -286,7 +282,7 @@ class Registration(Aggregate):
         facts: ApplicationFacts | None = None,
         history: ApplicantHistory = ApplicantHistory(),
     ) -> None:
-        self._require_owner_or(actor, REGISTRARS, "supplement")
+        self._permit("supplement", actor)
         self._require_status({Status.RETURNED_FOR_SUPPLEMENT}, "supplement")
         new_facts = facts.as_dict() if facts else self.facts_data
         if self.number is None:
@@ -304,14 +300,14 @@ class Registration(Aggregate):
         self._supplemented(facts=new_facts, to_status=to_status.value, **self._meta(actor, at))
 
     def request_further_verification(self, reason: str, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REVIEWERS, "request further verification")
+        self._permit("further_verification", actor)
         self._require_status({Status.UNDER_REVIEW}, "request further verification")
         _require_text(reason, "reason")
         self._further_verification(reason=reason, **self._meta(actor, at))
 
     def approve(self, number: str | None, actor: Actor, at: datetime) -> None:
         """Approve; the first approval takes a newly allocated number, a re-review keeps it."""
-        _require_role(actor, REVIEWERS, "approve")
+        self._permit("approve", actor)
         self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "approve")
         policy = self.policy
         if policy.requires_expert_score and self.number is None:
@@ -332,7 +328,7 @@ class Registration(Aggregate):
             self._amendment_approved(**self._meta(actor, at))
 
     def reject(self, reason: str, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REVIEWERS, "reject")
+        self._permit("reject", actor)
         self._require_status(IN_REVIEW | {Status.RETURNED_FOR_SUPPLEMENT}, "reject")
         _require_text(reason, "reason")
         if self.number is not None:
@@ -343,7 +339,7 @@ class Registration(Aggregate):
         self._rejected(reason=reason, **self._meta(actor, at))
 
     def withdraw(self, actor: Actor, at: datetime, reason: str = "") -> None:
-        self._require_owner_or(actor, REGISTRARS, "withdraw")
+        self._permit("withdraw", actor)
         if self.number is not None:
             raise InvalidTransition("an approved registration cannot be withdrawn")
         self._require_status({Status.DRAFT, Status.RETURNED_FOR_SUPPLEMENT} | IN_REVIEW, "withdraw")
@@ -353,7 +349,7 @@ class Registration(Aggregate):
         self, hours: float, provider: str, course: str, actor: Actor, at: datetime
     ) -> None:
         """Continuing education (继续教育) hours; under rule A this renews the registration."""
-        self._require_owner_or(actor, REGISTRARS, "record CE hours")
+        self._permit("record_ce", actor)
         if self.number is None or self.status in TERMINAL:
             raise InvalidTransition("CE hours can only be recorded on an approved registration")
         if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 500:
@@ -382,7 +378,7 @@ class Registration(Aggregate):
         self, year: int, passed: bool, note: str, actor: Actor, at: datetime
     ) -> None:
         """Annual assessment; a failure suspends the registration where the scheme says so."""
-        _require_role(actor, REGISTRARS, "record an annual assessment")
+        self._permit("assessment", actor)
         if self.number is None or self.status in TERMINAL:
             raise InvalidTransition("only an approved registration is assessed")
         if not self.policy.annual_assessment:
@@ -401,7 +397,7 @@ class Registration(Aggregate):
 
     def apply_scheme_rules(self, actor: Actor, at: datetime) -> list[str]:
         """Time-driven supervision rules; returns the names of the events triggered."""
-        _require_role(actor, SUPERVISORS, "apply scheme rules")
+        self._permit("apply_scheme_rules", actor)
         moment = require_utc(at)
         triggered: list[str] = []
         policy = self.policy
@@ -461,7 +457,7 @@ class Registration(Aggregate):
         return run
 
     def suspend(self, reason_code: str, reason: str, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REGISTRARS, "suspend")
+        self._permit("suspend", actor)
         if reason_code not in SUSPENSION_REASONS:
             raise InvalidInput(f"suspension reason must be one of {sorted(SUSPENSION_REASONS)}")
         self._require_status({Status.ACTIVE}, "suspend")
@@ -470,7 +466,7 @@ class Registration(Aggregate):
 
     def reinstate(self, reason: str, actor: Actor, at: datetime) -> None:
         """Lift a suspension, or revive a lapsed registration after late CE (new validity)."""
-        _require_role(actor, REGISTRARS, "reinstate")
+        self._permit("reinstate", actor)
         _require_text(reason, "reason")
         moment = require_utc(at)
         if self.number is None:
@@ -490,7 +486,7 @@ class Registration(Aggregate):
         )
 
     def revoke(self, reason_code: str, reason: str, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REGISTRARS, "revoke")
+        self._permit("revoke", actor)
         if reason_code not in REVOCATION_REASONS:
             raise InvalidInput(f"revocation reason must be one of {sorted(REVOCATION_REASONS)}")
         if self.number is None:
@@ -502,14 +498,14 @@ class Registration(Aggregate):
             self._dishonesty_listed(reason=reason, **self._meta(actor, at))
 
     def list_as_dishonest(self, reason: str, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REGISTRARS, "add to the dishonesty list")
+        self._permit("dishonesty_add", actor)
         _require_text(reason, "reason")
         if self.dishonest:
             raise InvalidTransition("already on the dishonesty list")
         self._dishonesty_listed(reason=reason, **self._meta(actor, at))
 
     def lift_dishonesty(self, reason: str, actor: Actor, at: datetime) -> None:
-        _require_role(actor, REGISTRARS, "lift a dishonesty listing")
+        self._permit("dishonesty_lift", actor)
         _require_text(reason, "reason")
         if not self.dishonest:
             raise InvalidTransition("not on the dishonesty list")
@@ -525,7 +521,7 @@ class Registration(Aggregate):
         personal_data: str | None = None,
     ) -> None:
         """Amend anything but the ID number; a new employer or project goes back to review."""
-        self._require_owner_or(actor, REGISTRARS, "amend")
+        self._permit("amend", actor)
         if id_number_changed:
             raise ImmutableField("the ID number cannot be amended")
         if self.status in TERMINAL or self.status is Status.SUSPENDED:
@@ -554,7 +550,7 @@ class Registration(Aggregate):
         self, serial: str, kid: str, expires_at: datetime, actor: Actor, at: datetime
     ) -> None:
         """Record a signed credential; a new one supersedes the earlier serial."""
-        _require_role(actor, REGISTRARS | {Role.SYSTEM}, "issue a certificate")
+        self._permit("issue_certificate", actor)
         if not self.permitted:
             raise InvalidTransition("a certificate is only issued for an active registration")
         self._require_not_lapsed(at, "issue a certificate")
@@ -571,7 +567,7 @@ class Registration(Aggregate):
 
     def record_erasure(self, actor: Actor, at: datetime) -> None:
         """Marks that the subject's key was destroyed; the ciphertext in the log is now noise."""
-        _require_role(actor, {Role.ADMIN, Role.REGISTRAR}, "erase personal data")
+        self._permit("erase", actor)
         if self.personal_data_erased:
             raise InvalidTransition("personal data already erased")
         self._personal_data_erased(**self._meta(actor, at))
@@ -813,16 +809,9 @@ class Registration(Aggregate):
                 f"cannot {action}: the registration lapsed on {self.valid_until}"
             )
 
-    def _require_owner_or(self, actor: Actor, roles: Iterable[Role], action: str) -> None:
-        if actor.role is Role.ENGINEER and actor.id == self.owner_id:
-            return
-        if actor.role in set(roles):
-            return
-        raise NotPermitted(f"{actor.role.value} {actor.id!r} may not {action} this registration")
-
-    def _require_employer(self, actor: Actor, action: str) -> None:
-        if actor.role is not Role.EMPLOYER or actor.id != self.employer_id:
-            raise NotPermitted(f"only the applicant's employer may {action}")
+    def _permit(self, operation: str, actor: Actor) -> None:
+        """The permission table's verdict for `actor` on this registration."""
+        check(operation, actor, owner_id=self.owner_id, employer_id=self.employer_id)
 
     def _require_eligible(self, at: datetime, history: ApplicantHistory) -> None:
         unmet = check_eligibility(self.policy, self.facts, require_utc(at).date(), history)
@@ -841,11 +830,6 @@ class Registration(Aggregate):
 
     def _ce_hours_between(self, start: date, end: date) -> float:
         return sum(h for at, h in self.ce_records if start <= at.date() < end)
-
-
-def _require_role(actor: Actor, roles: Iterable[Role], action: str) -> None:
-    if actor.role not in set(roles):
-        raise NotPermitted(f"role {actor.role.value} may not {action}")
 
 
 def _require_text(value: str, name: str) -> None:

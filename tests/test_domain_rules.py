@@ -18,6 +18,7 @@ from domain.errors import (
 from domain.evidence import EvidenceRef
 from domain.facts import ApplicationFacts
 from domain.numbering import format_number, is_well_formed
+from domain.permissions import PERMISSIONS
 from domain.registration import Registration
 from domain.schemes import (
     INTERMEDIATE_ENGINEER,
@@ -341,3 +342,71 @@ def test_one_masking_rule_for_every_public_surface() -> None:
     ]:
         assert credential_mask(name) == masked
         assert PersonalData(name, id_number(1)).masked_name == masked
+
+
+# The table the HTTP role gate used before the permission table moved into the domain.
+_ROLE_GATE = {
+    "apply": "E RG",
+    "attach_evidence": "E RG",
+    "submit": "E RG",
+    "supplement": "E RG",
+    "withdraw": "E RG",
+    "record_ce": "E RG",
+    "amend": "E RG",
+    "endorse": "EM",
+    "decline": "EM",
+    "start_review": "RV RG",
+    "score": "RV RG",
+    "return": "RV RG",
+    "further_verification": "RV RG",
+    "approve": "RV RG",
+    "reject": "RV RG",
+    "assessment": "RG",
+    "suspend": "RG",
+    "reinstate": "RG",
+    "revoke": "RG",
+    "dishonesty_add": "RG",
+    "dishonesty_lift": "RG",
+    "issue_certificate": "RG",
+    "erase": "RG AD",
+    "read_registration": "E EM RV RG AU AD",
+    "certificate_download": "E RG AD",
+    "events": "RG AU AD",
+    "queue": "RV RG AU AD",
+    "search": "EM RV RG AU AD",
+    "statistics": "RV RG AU AD",
+    "dishonesty_list": "EM RV RG AU AD",
+    "whoami": "E EM RV RG AU AD",
+    "apply_scheme_rules": "RG",
+    "audit": "AU",
+}
+_ABBR = {"E": "engineer", "EM": "employer", "RV": "reviewer", "RG": "registrar"}
+_ABBR |= {"AU": "auditor", "AD": "admin"}
+
+
+def test_one_permission_table_gives_every_operation_its_callers() -> None:
+    assert set(PERMISSIONS) == set(_ROLE_GATE)
+    for operation, roles in _ROLE_GATE.items():
+        expected = {Role(_ABBR[r]) for r in roles.split()}
+        assert PERMISSIONS[operation].callers == expected, operation
+
+
+def test_owner_and_named_employer_rules_are_data() -> None:
+    other_engineer = Actor("eng-2", Role.ENGINEER)
+    other_employer = Actor("emp-2", Role.EMPLOYER)
+    submit = PERMISSIONS["submit"]
+    assert submit.allows(ENG, owner_id=ENG.id) and submit.allows(REG)
+    assert not submit.allows(other_engineer, owner_id=ENG.id)
+    with pytest.raises(NotPermitted, match="engineer 'eng-2' may not submit this registration"):
+        submit.check(other_engineer, owner_id=ENG.id)
+    endorse = PERMISSIONS["endorse"]
+    assert endorse.allows(EMP, employer_id=EMP.id)
+    with pytest.raises(NotPermitted, match="only the applicant's employer may endorse"):
+        endorse.check(other_employer, employer_id=EMP.id)
+    with pytest.raises(NotPermitted, match="role engineer may not approve") as refused:
+        PERMISSIONS["approve"].check(ENG)
+    assert refused.value.code == "actor.not_permitted"
+    reader = PERMISSIONS["read_registration"]
+    assert reader.allows(EMP, employer_id=EMP.id) and not reader.allows(other_employer)
+    assert PERMISSIONS["issue_certificate"].allows(SYSTEM)  # the registry's own renewals
+    assert Role.SYSTEM not in PERMISSIONS["issue_certificate"].callers
