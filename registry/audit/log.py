@@ -8,7 +8,9 @@ appends the leaves to the persistent tree (`MerkleTreeStore.append_in`), records
 and moves the position. A crash anywhere rolls all three back, so a restart neither skips nor
 repeats an event; two followers serialise on the tracking row and the loser simply re-reads.
 
-Tables (same database / schema as the events): ``audit_merkle_nodes`` (the tree store),
+Tables (same database / schema as the events, made by migration 0004 in
+`registry.adapters.migrations`, reached through the application's one SQL adapter,
+``app.db``): ``audit_merkle_nodes`` (the tree store),
 ``audit_leaves`` (leaf_index, notification_id, originator_id, originator_version),
 ``audit_tracking`` (position, tree_size), ``audit_checkpoints`` (an index of the signed
 checkpoint events, written by the same transaction when the follower meets one) and
@@ -26,19 +28,17 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-import psycopg
+from eventsourcing.persistence import Notification
 
-from registry.adapters.event_store import AuthenticatedRecorder, CheckedNotification
+from registry.application.ports import Cursor
 from registry.application.service import RegistryApp
 from registry.audit.canonical import event_leaf_hash, event_object
-from registry.audit.tree_store import ExternalConnection, MerkleTreeStore
+from registry.audit.tree_store import MerkleTreeStore
 
 log = logging.getLogger("registry.audit")
 
@@ -46,20 +46,38 @@ CHECKPOINT_TOPIC = "registry.audit.checkpoints:AuditCheckpoint.Signed"
 """Topic of the checkpoint event (defined in `registry.audit.checkpoints`)."""
 
 TRACKING_NAME = "merkle_tree"
+"""The tracking row migration 0004 creates (position 0, empty tree)."""
 DEFAULT_BATCH = 2000
 
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS audit_tracking (name TEXT PRIMARY KEY,"
-    " position BIGINT NOT NULL, tree_size BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS audit_leaves (leaf_index BIGINT PRIMARY KEY,"
-    " notification_id BIGINT NOT NULL UNIQUE, originator_id TEXT NOT NULL,"
-    " originator_version BIGINT NOT NULL, UNIQUE (originator_id, originator_version))",
-    "CREATE TABLE IF NOT EXISTS audit_checkpoints (tree_size BIGINT PRIMARY KEY,"
-    " leaf_index BIGINT NOT NULL, document TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS audit_unauthenticated (leaf_index BIGINT PRIMARY KEY,"
-    " notification_id BIGINT NOT NULL, originator_id TEXT NOT NULL,"
-    " originator_version BIGINT NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL)",
-)
+
+class CheckedEvent(Protocol):
+    """One stored notification with the recorder's verdict on its MAC."""
+
+    @property
+    def notification(self) -> Notification: ...
+
+    @property
+    def mac(self) -> bytes | None: ...
+
+    @property
+    def authentic(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+@runtime_checkable
+class CheckingRecorder(Protocol):
+    """What the audit log needs of the event store (`registry.adapters.event_store`'s
+    recorders): notifications with MAC verdicts instead of a refusal, so a forged event
+    still gets its leaf and can be named. Structural, so the audit layer never imports the
+    adapters that themselves use `registry.audit.canonical`."""
+
+    def checked_notifications(
+        self, start: int, limit: int, stop: int | None = None
+    ) -> Sequence[CheckedEvent]: ...
+
+    def max_notification_id(self) -> int | None: ...
 
 
 class AuditLogError(ValueError):
@@ -147,56 +165,32 @@ class IndexedCheckpoint:
 
 
 class AuditLog:
-    """The Merkle tree over one `RegistryApp`'s event log, on a connection of its own.
+    """The Merkle tree over one `RegistryApp`'s event log, in the app's own SQL database.
 
-    Thread-safe: every method holds one lock, because the tree store and the raw connection
-    are not. Use :meth:`follow` to keep the tree moving with every `app.save`.
+    Thread-safe as the database adapter is; one lock keeps this process's followers from
+    racing each other for nothing. Use :meth:`follow` to keep the tree moving with every
+    `app.save`. Closing only unhooks it: the connections belong to the app.
     """
 
     def __init__(self, app: RegistryApp) -> None:
         self.app = app
         recorder = app.recorder
-        if not isinstance(recorder, AuthenticatedRecorder):
+        if not isinstance(recorder, CheckingRecorder):
             raise AuditLogError(
                 f"the event store ({type(recorder).__name__}) does not authenticate events; "
                 "open it through Settings.eventsourcing_env()"
             )
-        self.recorder: AuthenticatedRecorder = recorder
+        self.recorder: CheckingRecorder = recorder
+        self.db = app.db
         self.dialect = app.db.dialect
         self._lock = threading.RLock()
-        self._raw: sqlite3.Connection | psycopg.Connection[Any]
-        settings = app.settings
-        if self.dialect == "postgres":
-            self._raw = psycopg.connect(
-                settings.postgres_dsn,
-                autocommit=True,
-                options=f"-c search_path={settings.postgres_schema}",
-            )
-            self.tree = MerkleTreeStore.postgres(self._raw)
-        else:
-            self._raw = sqlite3.connect(
-                str(settings.sqlite_path),
-                isolation_level=None,
-                timeout=30,
-                check_same_thread=False,
-            )
-            self.tree = MerkleTreeStore.sqlite(self._raw)
-        with self._transaction():
-            for statement in _DDL:
-                self._execute(statement)
-            self._execute(
-                "INSERT INTO audit_tracking (name, position, tree_size) VALUES (?, 0, 0) "
-                "ON CONFLICT (name) DO NOTHING",
-                (TRACKING_NAME,),
-            )
+        self.tree = MerkleTreeStore(app.db)
         self._hook: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
     def close(self) -> None:
-        with self._lock:
-            self.unfollow()
-            self._raw.close()
+        self.unfollow()
 
     def __enter__(self) -> AuditLog:
         return self
@@ -204,49 +198,25 @@ class AuditLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.dialect == "postgres" else sql
+    @staticmethod
+    def _executemany(cur: Cursor, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            cur.executemany(sql, rows)
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self._raw.execute(self._sql(sql), tuple(params))
-        if cursor.description is None:
-            return []
-        return [tuple(row) for row in cursor.fetchall()]
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        if isinstance(self._raw, sqlite3.Connection):
-            self._raw.executemany(sql, rows)
-        else:
-            with self._raw.cursor() as cursor:
-                cursor.executemany(self._sql(sql), rows)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[ExternalConnection]:
-        with self._lock:
-            if isinstance(self._raw, sqlite3.Connection):
-                self._raw.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._raw
-                except BaseException:
-                    self._raw.execute("ROLLBACK")
-                    raise
-                self._raw.execute("COMMIT")
-            else:
-                with self._raw.transaction():
-                    yield self._raw
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.db.reading() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
 
     # ------------------------------------------------------------------ following
 
     def position(self) -> tuple[int, int]:
         """(last notification id folded in, tree size)."""
-        with self._lock:
-            rows = self._execute(
-                "SELECT position, tree_size FROM audit_tracking WHERE name = ?", (TRACKING_NAME,)
-            )
+        rows = self._read(
+            "SELECT position, tree_size FROM audit_tracking WHERE name = ?", (TRACKING_NAME,)
+        )
         if not rows:
-            raise AuditLogError("audit tracking row is missing")
+            raise AuditLogError("audit tracking row is missing (migration 0004 makes it)")
         return int(rows[0][0]), int(rows[0][1])
 
     def size(self) -> int:
@@ -254,7 +224,7 @@ class AuditLog:
 
     def lag(self) -> int:
         """Notifications not yet in the tree (an upper bound: ids may have gaps)."""
-        return max(0, (self.app.recorder.max_notification_id() or 0) - self.position()[0])
+        return max(0, (self.recorder.max_notification_id() or 0) - self.position()[0])
 
     def catch_up(
         self, progress: Callable[[int], None] | None = None, batch: int = DEFAULT_BATCH
@@ -293,31 +263,36 @@ class AuditLog:
             elif n.topic == CHECKPOINT_TOPIC:
                 document = checkpoint_document(event["state"])
                 checkpoints.append((int(document["tree_size"]), leaf, json.dumps(document)))
-        with self._transaction() as raw:
+        # Leaves, mapping, checkpoint index and position commit together or not at all.
+        with self._lock, self.db.transaction() as cur:
             lock = " FOR UPDATE" if self.dialect == "postgres" else ""
-            row = self._execute(
+            cur.execute(
                 f"SELECT position, tree_size FROM audit_tracking WHERE name = ?{lock}",
                 (TRACKING_NAME,),
             )
-            if not row or (int(row[0][0]), int(row[0][1])) != (position, size):
+            row = cur.fetchone()
+            if row is None or (int(row[0]), int(row[1])) != (position, size):
                 return None
-            self.tree.append_in(raw, hashes, expected_size=size)
+            self.tree.append_in(cur, hashes, expected_size=size)
             self._executemany(
+                cur,
                 "INSERT INTO audit_leaves (leaf_index, notification_id, originator_id,"
                 " originator_version) VALUES (?, ?, ?, ?)",
                 leaves,
             )
             self._executemany(
+                cur,
                 "INSERT INTO audit_checkpoints (tree_size, leaf_index, document) VALUES (?, ?, ?)"
                 " ON CONFLICT (tree_size) DO NOTHING",
                 checkpoints,
             )
             self._executemany(
+                cur,
                 "INSERT INTO audit_unauthenticated (leaf_index, notification_id, originator_id,"
                 " originator_version, topic, reason) VALUES (?, ?, ?, ?, ?, ?)",
                 forged,
             )
-            self._execute(
+            cur.execute(
                 "UPDATE audit_tracking SET position = ?, tree_size = ? WHERE name = ?",
                 (checked[-1].notification.id, size + len(checked), TRACKING_NAME),
             )
@@ -325,13 +300,12 @@ class AuditLog:
 
     def unauthenticated(self, start: int = 0, stop: int | None = None) -> list[UnauthenticatedLeaf]:
         """Leaves in ``[start, stop)`` whose event had no valid MAC when it was hashed."""
-        with self._lock:
-            rows = self._execute(
-                "SELECT leaf_index, notification_id, originator_id, originator_version, topic,"
-                " reason FROM audit_unauthenticated WHERE leaf_index >= ? AND leaf_index < ?"
-                " ORDER BY leaf_index",
-                (start, self.size() if stop is None else stop),
-            )
+        rows = self._read(
+            "SELECT leaf_index, notification_id, originator_id, originator_version, topic,"
+            " reason FROM audit_unauthenticated WHERE leaf_index >= ? AND leaf_index < ?"
+            " ORDER BY leaf_index",
+            (start, self.size() if stop is None else stop),
+        )
         return [
             UnauthenticatedLeaf(int(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
             for r in rows
@@ -343,7 +317,7 @@ class AuditLog:
         if not refs:
             return []
         first, last = refs[0].notification_id, refs[-1].notification_id
-        present: dict[int, CheckedNotification] = {}
+        present: dict[int, CheckedEvent] = {}
         cursor = first
         while cursor <= last:
             page = self.recorder.checked_notifications(cursor, 2000, stop=last)
@@ -419,12 +393,11 @@ class AuditLog:
 
     def leaf_hashes(self, start: int, stop: int) -> list[bytes]:
         """Stored leaf hashes for leaves ``[start, stop)`` (read from the tree's level 0)."""
-        with self._lock:
-            rows = self._execute(
-                f"SELECT idx, hash FROM {self.tree.table_name} WHERE level = 0"
-                " AND idx >= ? AND idx < ? ORDER BY idx",
-                (start, stop),
-            )
+        rows = self._read(
+            f"SELECT idx, hash FROM {self.tree.table_name} WHERE level = 0"
+            " AND idx >= ? AND idx < ? ORDER BY idx",
+            (start, stop),
+        )
         if len(rows) != stop - start:
             raise AuditLogError(f"tree is missing leaves in [{start}, {stop})")
         return [bytes(row[1]) for row in rows]
@@ -432,21 +405,19 @@ class AuditLog:
     # ------------------------------------------------------------------ lookups
 
     def leaves(self, start: int, stop: int) -> list[LeafRef]:
-        with self._lock:
-            rows = self._execute(
-                "SELECT leaf_index, notification_id, originator_id, originator_version"
-                " FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
-                (start, stop),
-            )
+        rows = self._read(
+            "SELECT leaf_index, notification_id, originator_id, originator_version"
+            " FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+            (start, stop),
+        )
         return [LeafRef(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     def _leaf_where(self, where: str, params: Sequence[Any]) -> LeafRef | None:
-        with self._lock:
-            rows = self._execute(
-                "SELECT leaf_index, notification_id, originator_id, originator_version"
-                f" FROM audit_leaves WHERE {where}",
-                params,
-            )
+        rows = self._read(
+            "SELECT leaf_index, notification_id, originator_id, originator_version"
+            f" FROM audit_leaves WHERE {where}",
+            params,
+        )
         return (
             LeafRef(int(rows[0][0]), int(rows[0][1]), str(rows[0][2]), int(rows[0][3]))
             if (rows)
@@ -465,26 +436,23 @@ class AuditLog:
 
     def checkpoint_index(self) -> list[IndexedCheckpoint]:
         """Every recorded checkpoint, oldest (smallest tree) first."""
-        with self._lock:
-            rows = self._execute(
-                "SELECT tree_size, leaf_index, document FROM audit_checkpoints ORDER BY tree_size"
-            )
+        rows = self._read(
+            "SELECT tree_size, leaf_index, document FROM audit_checkpoints ORDER BY tree_size"
+        )
         return [IndexedCheckpoint(int(r[0]), int(r[1]), json.loads(r[2])) for r in rows]
 
     def indexed_checkpoint(self, tree_size: int | None = None) -> IndexedCheckpoint | None:
         """The checkpoint of ``tree_size``, or the latest one when None."""
-        with self._lock:
-            if tree_size is None:
-                rows = self._execute(
-                    "SELECT tree_size, leaf_index, document FROM audit_checkpoints"
-                    " ORDER BY tree_size DESC LIMIT 1"
-                )
-            else:
-                rows = self._execute(
-                    "SELECT tree_size, leaf_index, document FROM audit_checkpoints"
-                    " WHERE tree_size = ?",
-                    (tree_size,),
-                )
+        if tree_size is None:
+            rows = self._read(
+                "SELECT tree_size, leaf_index, document FROM audit_checkpoints"
+                " ORDER BY tree_size DESC LIMIT 1"
+            )
+        else:
+            rows = self._read(
+                "SELECT tree_size, leaf_index, document FROM audit_checkpoints WHERE tree_size = ?",
+                (tree_size,),
+            )
         if not rows:
             return None
         return IndexedCheckpoint(int(rows[0][0]), int(rows[0][1]), json.loads(rows[0][2]))
@@ -499,7 +467,7 @@ def checkpoint_document(state: dict[str, Any]) -> dict[str, Any]:
     return {"type": "er-audit-checkpoint", "version": 1, **{name: state[name] for name in fields}}
 
 
-def _unauthenticated(leaf: int, checked: CheckedNotification) -> str:
+def _unauthenticated(leaf: int, checked: CheckedEvent) -> str:
     n = checked.notification
     return str(
         UnauthenticatedLeaf(

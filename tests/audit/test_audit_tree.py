@@ -87,11 +87,11 @@ def test_a_failed_step_rolls_back_leaves_mapping_and_position(
     original = world.audit._executemany
     calls = {"n": 0}
 
-    def failing(sql: str, rows: Any) -> None:
+    def failing(cur: Any, sql: str, rows: Any) -> None:
         calls["n"] += 1
         if "audit_leaves" in sql:
             boom()
-        original(sql, rows)
+        original(cur, sql, rows)
 
     monkeypatch.setattr(world.audit, "_executemany", failing)
     with pytest.raises(RuntimeError):

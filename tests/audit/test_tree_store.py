@@ -8,15 +8,17 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from registry.adapters.migrations import available
+from registry.adapters.sql import Database, PostgresDatabase, SqliteDatabase
 from registry.audit import tree_store
 from registry.audit.merkle import (
     EMPTY_ROOT,
@@ -37,11 +39,16 @@ from registry.audit.tree_store import (
     range_nodes,
 )
 
-AnyConnection = sqlite3.Connection | psycopg.Connection[Any]
-
 
 def make_leaves(seed: int, size: int) -> list[bytes]:
     return [leaf_hash(f"{seed}:{i}".encode()) for i in range(size)]
+
+
+def create_tree_table(database: Database, prefix: str) -> None:
+    """The node table exactly as migration 0004 makes ``audit_merkle_nodes``, renamed."""
+    audit = next(m for m in available(database.dialect) if m.name == "audit")
+    ddl = next(s for s in audit.statements if "audit_merkle_nodes" in s)
+    database.execute(ddl.replace("audit_merkle_nodes", f"{prefix}merkle_nodes"))
 
 
 @dataclass
@@ -51,50 +58,40 @@ class Db:
     kind: str
     target: str
     prefixes: list[str] = field(default_factory=list)
-    stores: list[MerkleTreeStore] = field(default_factory=list)
-    connections: list[AnyConnection] = field(default_factory=list)
+    databases: list[Database] = field(default_factory=list)
 
     def new_prefix(self) -> str:
         prefix = f"t{uuid.uuid4().hex[:12]}_"
         self.prefixes.append(prefix)
         return prefix
 
-    def store(
-        self, prefix: str | None = None, connection: AnyConnection | None = None
-    ) -> MerkleTreeStore:
-        prefix = self.new_prefix() if prefix is None else prefix
+    def database(self) -> Database:
+        """A database adapter of its own (its own connections), waiting 0.2 s for locks."""
+        database: Database
         if self.kind == "sqlite":
-            target: Any = self.target if connection is None else connection
-            store = MerkleTreeStore.sqlite(target, prefix=prefix, busy_timeout=0.2)
+            database = SqliteDatabase(self.target, timeout=0.2)
         else:
-            target = self.target if connection is None else connection
-            store = MerkleTreeStore.postgres(target, prefix=prefix)
-        self.stores.append(store)
-        return store
+            database = PostgresDatabase(self.target)
+        self.databases.append(database)
+        return database
 
-    def connect(self) -> AnyConnection:
-        """A plain driver connection in the driver's default (transactional) mode."""
-        connection: AnyConnection
-        if self.kind == "sqlite":
-            connection = sqlite3.connect(self.target, timeout=0.2)
-        else:
-            connection = psycopg.connect(self.target)
-        self.connections.append(connection)
-        return connection
+    def store(self, prefix: str | None = None, database: Database | None = None) -> MerkleTreeStore:
+        """A store on a new table (no prefix given) or on an existing prefix's table."""
+        database = database or self.database()
+        if prefix is None:
+            prefix = self.new_prefix()
+            create_tree_table(database, prefix)
+        return MerkleTreeStore(database, prefix=prefix)
 
     def nodes(self, store: MerkleTreeStore) -> list[tuple[int, int, bytes]]:
-        connection = self.connect()
-        rows = connection.execute(
+        rows = self.database().query(
             f"SELECT level, idx, hash FROM {store.table_name} ORDER BY level, idx"
-        ).fetchall()
-        connection.rollback()
+        )
         return [(int(level), int(idx), bytes(value)) for level, idx, value in rows]
 
     def close(self) -> None:
-        for store in self.stores:
-            store.close()
-        for connection in self.connections:
-            connection.close()
+        for database in self.databases:
+            database.close()
         if self.kind == "postgres":
             with psycopg.connect(self.target, autocommit=True) as connection:
                 for prefix in self.prefixes:
@@ -164,7 +161,10 @@ def test_every_proof_of_a_small_tree_matches(db: Db) -> None:
 @given(st.lists(st.integers(1, 70), min_size=1, max_size=8), st.integers(0, 2**32))
 def test_random_batchings_on_sqlite(batches: list[int], seed: int) -> None:
     leaves = make_leaves(seed, sum(batches))
-    with MerkleTreeStore.sqlite(":memory:") as store:
+    database = SqliteDatabase(":memory:")
+    try:
+        create_tree_table(database, "audit_")
+        store = MerkleTreeStore(database)
         start = 0
         for length in batches:
             store.append(leaves[start : start + length])
@@ -175,6 +175,8 @@ def test_random_batchings_on_sqlite(batches: list[int], seed: int) -> None:
         index, old = rng.randrange(size), rng.randint(0, size)
         assert store.inclusion_proof(index, size) == inclusion_proof(leaves, index)
         assert store.consistency_proof(old, size) == consistency_proof(leaves, old)
+    finally:
+        database.close()
 
 
 def test_batches_and_single_appends_store_identical_nodes(db: Db) -> None:
@@ -195,15 +197,13 @@ def test_batches_and_single_appends_store_identical_nodes(db: Db) -> None:
 
 def test_past_roots_survive_appends_and_reopening(db: Db) -> None:
     leaves = make_leaves(4, 90)
-    prefix = db.new_prefix()
-    store = db.store(prefix)
+    store = db.store()
+    prefix = db.prefixes[-1]
     roots = {}
     for start in range(0, 60, 7):
         store.append(leaves[start : min(start + 7, 60)])
         roots[store.size()] = store.root()
-    store.close()
-
-    reopened = db.store(prefix)
+    reopened = db.store(prefix)  # on connections of its own
     assert reopened.size() == 60
     reopened.append(leaves[60:])
     for size, root in roots.items():
@@ -239,7 +239,14 @@ def test_requests_beyond_the_tree_are_refused(db: Db) -> None:
 @pytest.mark.parametrize("prefix", ["1x", "a-b", "x; DROP TABLE y", "a b"])
 def test_unsafe_prefixes_are_refused(prefix: str) -> None:
     with pytest.raises(ValueError):
-        MerkleTreeStore.sqlite(":memory:", prefix=prefix)
+        MerkleTreeStore(SqliteDatabase(":memory:"), prefix=prefix)
+
+
+def test_an_unknown_dialect_is_refused() -> None:
+    database = SqliteDatabase(":memory:")
+    database.dialect = "oracle"
+    with pytest.raises(TreeStoreError):
+        MerkleTreeStore(database)
 
 
 def test_range_nodes_refuses_unaligned_ranges() -> None:
@@ -266,82 +273,55 @@ def test_every_rfc_range_folds_to_its_mth(size: int, data: st.DataObject) -> Non
 # --- Transactions and concurrency ----------------------------------------------------------
 
 
-def begin(connection: AnyConnection) -> None:
-    if isinstance(connection, sqlite3.Connection):
-        connection.execute("BEGIN")
+class Rollback(Exception):
+    """Raised inside a transaction to roll it back."""
 
 
 def test_append_in_joins_the_callers_transaction(db: Db) -> None:
     leaves = make_leaves(6, 8)
-    connection = db.connect()
-    store = db.store(connection=connection)
+    database = db.database()
+    store = db.store(database=database)
     positions = store.table_name.replace("merkle_nodes", "positions")
-    connection.execute(f"CREATE TABLE {positions} (position BIGINT PRIMARY KEY)")
-    connection.commit()
+    database.execute(f"CREATE TABLE {positions} (position BIGINT PRIMARY KEY)")
     observer = db.store(prefix=db.prefixes[-1])
 
-    begin(connection)
-    connection.execute(f"INSERT INTO {positions} VALUES (0)")
-    assert store.append_in(connection, leaves[:5], expected_size=0) == 5
-    assert observer.size() == 0  # not visible outside the transaction yet
-    connection.rollback()
+    with pytest.raises(Rollback), database.transaction() as cursor:
+        cursor.execute(f"INSERT INTO {positions} VALUES (0)")
+        assert store.append_in(cursor, leaves[:5], expected_size=0) == 5
+        assert observer.size() == 0  # not visible outside the transaction yet
+        raise Rollback
     assert store.size() == 0
-    assert connection.execute(f"SELECT COUNT(*) FROM {positions}").fetchone() == (0,)
-    connection.rollback()
+    assert database.query(f"SELECT COUNT(*) FROM {positions}") == [(0,)]
 
-    begin(connection)
-    connection.execute(f"INSERT INTO {positions} VALUES (0)")
-    cursor = connection.cursor()
-    assert store.append_in(cursor, leaves[:5], expected_size=0) == 5
-    connection.commit()
+    with database.transaction() as cursor:
+        cursor.execute(f"INSERT INTO {positions} VALUES (0)")
+        assert store.append_in(cursor, leaves[:5], expected_size=0) == 5
     assert observer.size() == 5
     assert observer.root() == root_hash(leaves[:5])
 
 
 def test_expected_size_mismatch_writes_nothing(db: Db) -> None:
     leaves = make_leaves(7, 6)
-    connection = db.connect()
-    store = db.store(connection=connection)
-    connection.commit()
+    database = db.database()
+    store = db.store(database=database)
     store.append(leaves[:3])
-    begin(connection)
-    with pytest.raises(TreeSizeConflictError):
-        store.append_in(connection, leaves[3:], expected_size=2)
-    connection.rollback()
+    with pytest.raises(TreeSizeConflictError), database.transaction() as cursor:
+        store.append_in(cursor, leaves[3:], expected_size=2)
     assert store.size() == 3
 
 
-def test_append_in_without_a_transaction_is_refused(db: Db) -> None:
-    if db.kind == "sqlite":
-        connection: AnyConnection = sqlite3.connect(db.target, isolation_level=None)
-    else:
-        connection = psycopg.connect(db.target, autocommit=True)
-    db.connections.append(connection)
-    store = db.store(connection=connection)
-    with pytest.raises(TreeStoreError):
-        store.append_in(connection, make_leaves(8, 2))
-    assert store.size() == 0
-
-
-def test_append_refuses_to_hijack_an_open_transaction(db: Db) -> None:
-    connection = db.connect()
-    store = db.store(connection=connection)
-    connection.commit()
-    begin(connection)
-    store.append_in(connection, make_leaves(9, 2))
-    with pytest.raises(TreeStoreError):
-        store.append(make_leaves(9, 1))
-    connection.rollback()
-    assert store.size() == 0
-
-
-def test_append_through_the_wrong_driver_is_refused(db: Db) -> None:
-    store = db.store()
-    with pytest.raises(TypeError):
-        store.append_in(object(), make_leaves(10, 1))  # type: ignore[arg-type]
-    if db.kind == "postgres":
-        with pytest.raises(TypeError):
-            store.append_in(sqlite3.connect(":memory:"), make_leaves(10, 1))
+def test_readers_do_not_wait_for_an_open_append(db: Db) -> None:
+    """Reads take a snapshot: an appender holding the write lock does not stall proofs."""
+    leaves = make_leaves(8, 4)
+    database = db.database()
+    store = db.store(database=database)
+    store.append(leaves[:2])
+    reader = db.store(prefix=db.prefixes[-1])
+    with database.transaction() as cursor:
+        store.append_in(cursor, leaves[2:])
+        assert reader.size() == 2
+        assert reader.root() == root_hash(leaves[:2])
+    assert reader.root() == root_hash(leaves)
 
 
 def test_an_appender_with_a_stale_size_fails_loudly(
@@ -372,13 +352,14 @@ def _fresh_copy(db: Db, leaves: list[bytes]) -> MerkleTreeStore:
 def test_concurrent_appenders_cannot_fork_the_tree(db: Db) -> None:
     """A holds leaf n uncommitted; B tries to append too. B must fail, never write a fork."""
     leaves = make_leaves(13, 4)
-    prefix = db.new_prefix()
-    seed = db.store(prefix)
+    seed = db.store()
+    prefix = db.prefixes[-1]
     seed.append(leaves[:2])
-    connection_a = db.connect()
-    store_a = db.store(prefix, connection=connection_a)
-    begin(connection_a)
-    store_a.append_in(connection_a, [leaves[2]])
+    database_a = db.database()
+    store_a = db.store(prefix, database=database_a)
+    transaction_a = ExitStack()
+    cursor_a = transaction_a.enter_context(database_a.transaction())
+    store_a.append_in(cursor_a, [leaves[2]])
 
     errors: list[BaseException] = []
 
@@ -392,7 +373,7 @@ def test_concurrent_appenders_cannot_fork_the_tree(db: Db) -> None:
     if db.kind == "sqlite":
         # SQLite serialises writers: B cannot even start while A holds the write lock.
         append_b()
-        connection_a.commit()
+        transaction_a.close()  # commits
         assert len(errors) == 1
         assert isinstance(errors[0], sqlite3.OperationalError)
     else:
@@ -401,7 +382,7 @@ def test_concurrent_appenders_cannot_fork_the_tree(db: Db) -> None:
         thread = threading.Thread(target=append_b)
         thread.start()
         _wait_until_blocked_on_a_lock(db.target, store_a.table_name)
-        connection_a.commit()
+        transaction_a.close()  # commits
         thread.join(timeout=10)
         assert not thread.is_alive()
         assert len(errors) == 1
