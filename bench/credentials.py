@@ -2,7 +2,8 @@
 
 Run as ``python -m bench.credentials [--quick]``. Our figures are shown beside raw Ed25519
 sign/verify from `cryptography` in the same run, so the ratio shows what CBOR, COSE, zlib
-and Base45 cost on top of the signature itself. `run()` returns a dict for `registry bench`.
+and Base45 cost on top of the signature itself. `run()` returns a dict; `run_figures()` is
+the `registry bench` benchmark.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from bench.framework import BenchContext, Figure, Target
 from registry.credentials import (
     CredentialClaims,
     SigningKey,
@@ -31,9 +33,8 @@ from registry.credentials import (
 BASE_URL = "https://verify.example.org"
 
 
-def _claims() -> CredentialClaims:
-    from datetime import UTC, datetime
-
+def sample_claims() -> CredentialClaims:
+    """A typical credential's claims (the QR benchmarks encode the same one)."""
     issued = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     return CredentialClaims(
         issuer="CN-44-REG",
@@ -65,7 +66,7 @@ def run(quick: bool = False, console: Console | None = None) -> dict[str, Any]:
     console = console or Console()
     n = 500 if quick else 5000
     key = SigningKey.generate()
-    claims = _claims()
+    claims = sample_claims()
     trust = TrustStore.from_public_keys([(key.kid, key.public_key)], issuer="CN-44-REG")
     credential = issue_credential(claims, key)
     url = credential_url(BASE_URL, credential)
@@ -114,6 +115,37 @@ def run(quick: bool = False, console: Console | None = None) -> dict[str, Any]:
         table.add_row(name, str(value))
     console.print(table)
     return figures
+
+
+def run_figures(ctx: BenchContext) -> list[Figure]:
+    """The benchmark as `registry bench` runs it: `run` in the context's size mode."""
+    return credentials_figures(run(quick=ctx.quick, console=ctx.console))
+
+
+def credentials_figures(result: dict[str, Any]) -> list[Figure]:
+    """`bench.credentials.run` figures as rows: verify (target ≥ 0.5) and sign vs raw."""
+    n = int(result["iterations"])
+    return [
+        Figure(
+            name="credentials.verify",
+            title="offline credential verifications/s (decode+COSE+Ed25519+expiry)",
+            unit="verifications/s",
+            value=float(result["verify_per_s"]),
+            baseline_title="raw Ed25519 verify (cryptography)",
+            baseline=float(result["raw_ed25519_verify_per_s"]),
+            target=Target("ratio_at_least", 0.5),
+            params={"iterations": n, "credential_chars": result["credential_chars"]},
+        ),
+        Figure(
+            name="credentials.sign",
+            title="credential issues/s (CWT+COSE_Sign1+zlib+Base45)",
+            unit="credentials/s",
+            value=float(result["sign_per_s"]),
+            baseline_title="raw Ed25519 sign (cryptography)",
+            baseline=float(result["raw_ed25519_sign_per_s"]),
+            params={"iterations": n, "qr_version": result["qr_version"]},
+        ),
+    ]
 
 
 def main() -> None:

@@ -5,12 +5,14 @@ third process (asyncio + httpx, 50 concurrent clients, keep-alive). Figures: req
 p50/p99 latency per endpoint, and the ratio of each to hello-world on the same machine.
 
     .venv/bin/python -m bench.http [--quick] [--clients 50] [--seconds 10]
+
+The hello-world app and the load generator live in `bench.load`, which imports no registry
+code, so the baseline server and the load generator stay lean.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import socket
@@ -26,36 +28,25 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import FastAPI
 
-hello_app = FastAPI()
+from bench.framework import BenchContext, Figure, Target, tracked
+from bench.load import load_process
+from domain.actors import Actor, Role
+from domain.personal import PersonalData
+from registry.application import Apply, Approve, RecordCertificate, StartReview, Submit
+from registry.application.clock import SimulatedClock
+from registry.application.settings import Settings
+from registry.bootstrap import open_app
+from registry.credentials import CredentialClaims, KeyStore, issue_credential
+from registry.samples import id_number
 
-
-@hello_app.get("/hello")
-def hello() -> dict[str, str]:
-    """The baseline: FastAPI's own per-request cost with no work behind it."""
-    return {"hello": "world"}
-
+HELLO_APP = "bench.load:hello_app"  # the baseline server's uvicorn target
 
 # ----------------------------------------------------------------------------- set-up
 
 
-def _id_number(n: int) -> str:
-    from domain.numbering import check_character
-
-    body = f"44030519900101{n:03d}"
-    return body + check_character(body)
-
-
 def seed(directory: Path) -> tuple[Path, Path, str]:
     """An SQLite store with one active registration and its signed credential."""
-    from domain.actors import Actor, Role
-    from domain.personal import PersonalData
-    from registry.application.clock import SimulatedClock
-    from registry.application.settings import Settings
-    from registry.bootstrap import open_app
-    from registry.credentials import CredentialClaims, KeyStore, issue_credential
-
     settings = Settings(
         sqlite_path=directory / "registry.sqlite",
         keys_dir=directory / "keys",
@@ -87,10 +78,10 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
         "employer": {"id": "emp-1", "name": "某软件公司", "job_description": "系统实施"},
         "skills": "SAP 实施",
     }
-    rid = app.apply(engineer, "SIE", PersonalData("张小三", _id_number(1)), facts)
-    app.submit(rid.registration_id, engineer)
-    app.start_review(rid.registration_id, reviewer)
-    result = app.approve(rid.registration_id, reviewer)
+    rid = app.handle(Apply("SIE", PersonalData("张小三", id_number(1)), facts), engineer)
+    app.handle(Submit(rid.registration_id), engineer)
+    app.handle(StartReview(rid.registration_id), reviewer)
+    result = app.handle(Approve(rid.registration_id), reviewer)
     now = clock.now()
     claims = CredentialClaims(
         issuer=settings.issuer,
@@ -103,12 +94,9 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
         issuer_region="44",
     )
     credential = issue_credential(claims, key)
-    app.record_certificate(
-        rid.registration_id,
+    app.handle(
+        RecordCertificate(rid.registration_id, "BENCH-1", key.kid_hex, claims.expires_at),
         Actor("registrar-1", Role.REGISTRAR),
-        "BENCH-1",
-        key.kid_hex,
-        claims.expires_at,
     )
     app.close()
     return settings.sqlite_path, settings.keys_dir, credential
@@ -157,62 +145,77 @@ def server(target: str, factory: bool, env: dict[str, str]) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-# ----------------------------------------------------------------------------- load
+def run(ctx: BenchContext) -> list[Figure]:
+    """The `registry bench` benchmark: verification vs hello-world at 50 and 200 clients.
 
-
-async def _load(
-    method: str, url: str, body: str | None, clients: int, seconds: float
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        for _ in range(min(clients, 20)):  # warm up connections and caches
-            await client.request(
-                method, url, content=body, headers={"Content-Type": "application/json"}
+    `seed` makes an SQLite store with one active registration and its credential, `server`
+    runs uvicorn in its own process and `load_process` the load generator in a third.
+    Hello-world and the verification API are measured one after the other at each
+    concurrency.
+    """
+    seconds = 3.0 if ctx.quick else 10.0
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="bench-http-", dir=ctx.workdir) as tmp:
+        store, keys, credential = seed(Path(tmp))
+        env = {
+            "REGISTRY_SETTINGS": str(Path(tmp) / "none.toml"),
+            "REGISTRY_STORE": "sqlite",
+            "REGISTRY_SQLITE_PATH": str(store),
+            "REGISTRY_KEYS_DIR": str(keys),
+            "REGISTRY_RATE_LIMIT_PER_MINUTE": "0",  # measure the service, not the limiter
+        }
+        body = json.dumps({"credential": credential})
+        hello: dict[int, dict[str, Any]] = {}
+        ours: dict[int, dict[str, Any]] = {}
+        with ctx.progress() as progress, tracked(progress, "http: load runs", 4) as advance:
+            with server(HELLO_APP, False, env) as url:
+                for clients in (50, 200):
+                    hello[clients] = load_process("GET", f"{url}/hello", None, clients, seconds)
+                    advance(1)
+            with server("verify_api.app:create_app", True, env) as url:
+                for clients in (50, 200):
+                    ours[clients] = load_process(
+                        "POST", f"{url}/api/v1/verify", body, clients, seconds
+                    )
+                    advance(1)
+    for clients in (50, 200):
+        h, o = hello[clients], ours[clients]
+        params = {
+            "clients": clients,
+            "seconds": seconds,
+            "requests": o["requests"],
+            "errors": o["errors"],
+            "baseline_requests": h["requests"],
+            "baseline_errors": h["errors"],
+            "server": "uvicorn, 1 worker; load generator in a separate process",
+        }
+        figures.append(
+            Figure(
+                name=f"http.verify.c{clients}.rps",
+                title=f"HTTP POST /api/v1/verify, {clients} clients",
+                unit="req/s",
+                value=float(o["rps"]),
+                baseline_title="FastAPI hello-world GET, same server setup",
+                baseline=float(h["rps"]),
+                target=Target("ratio_at_least", 0.5),
+                params=dict(params),
+                notes="offline signature check + live status lookup per request",
             )
-        stop = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < stop:
-                started = time.perf_counter()
-                r = await client.request(
-                    method, url, content=body, headers={"Content-Type": "application/json"}
+        )
+        for pct in ("p50", "p99"):
+            figures.append(
+                Figure(
+                    name=f"http.verify.c{clients}.{pct}",
+                    title=f"HTTP POST /api/v1/verify latency {pct}, {clients} clients",
+                    unit="ms",
+                    value=float(o[f"{pct}_ms"]),
+                    baseline_title=f"FastAPI hello-world {pct}",
+                    baseline=float(h[f"{pct}_ms"]),
+                    higher_is_better=False,
+                    params=dict(params),
                 )
-                latencies.append(time.perf_counter() - started)
-                if r.status_code != 200:
-                    errors += 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - began
-    latencies.sort()
-    n = len(latencies)
-    return {
-        "requests": n,
-        "errors": errors,
-        "rps": n / elapsed,
-        "p50_ms": latencies[n // 2] * 1000 if n else None,
-        "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else None,
-    }
-
-
-def load_process(
-    method: str, url: str, body: str | None, clients: int, seconds: float
-) -> dict[str, Any]:
-    """Run the load generator in its own process so it never shares the servers' GIL."""
-    spec = json.dumps(
-        {"method": method, "url": url, "body": body, "clients": clients, "seconds": seconds}
-    )
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.http", "--load", spec],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
+            )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -220,20 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="3 s per endpoint")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.load:
-        spec = json.loads(args.load)
-        print(
-            json.dumps(
-                asyncio.run(
-                    _load(
-                        spec["method"], spec["url"], spec["body"], spec["clients"], spec["seconds"]
-                    )
-                )
-            )
-        )
-        return
     seconds = 3.0 if args.quick else args.seconds
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
         store, keys, credential = seed(Path(tmp))
@@ -244,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
             "REGISTRY_RATE_LIMIT_PER_MINUTE": "0",  # measure the service, not the limiter
         }
         results: dict[str, dict[str, Any]] = {}
-        with server("bench.http:hello_app", False, env) as hello_url:
+        with server(HELLO_APP, False, env) as hello_url:
             results["hello-world GET /hello"] = load_process(
                 "GET", f"{hello_url}/hello", None, args.clients, seconds
             )

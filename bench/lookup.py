@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bench.runner import BenchContext, Figure, Target, latency_summary, tracked
+import psycopg
+
+from bench.framework import BenchContext, Figure, Target, latency_summary, tracked
 from domain.clock import add_years
 from domain.numbering import format_number
 from projections import RegistryProjections
@@ -175,8 +177,6 @@ def generate(count: int, seed: int = 11) -> Iterator[tuple[RegState, list[tuple[
 
 def load(settings: Settings, count: int, advance: Callable[[int], None]) -> list[str]:
     """Create the tables through the projections, COPY the rows in; returns the numbers."""
-    import psycopg
-
     app = open_app(settings, clock=SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC)))
     try:
         RegistryProjections(app)  # creates the tables and indexes exactly as in production
@@ -227,8 +227,6 @@ def load(settings: Settings, count: int, advance: Callable[[int], None]) -> list
 
 
 def _plans(settings: Settings, number: str) -> dict[str, str]:
-    import psycopg
-
     with psycopg.connect(
         settings.postgres_dsn, options=f"-c search_path={settings.postgres_schema}"
     ) as conn:
@@ -262,8 +260,6 @@ def _timed(
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    import psycopg
-
     count = ctx.size(100_000, 1_000_000)
     samples = ctx.size(2_000, 20_000)
     rng = random.Random(5)

@@ -1,7 +1,7 @@
 """Projection catch-up and full rebuild, events/s, vs reading the same notifications raw.
 
 A store of approved registrations (with CE records, suspensions, reinstatements and
-revocations) is bulk-loaded with `bench.writes.seed_registrations`. Then:
+revocations) is bulk-loaded with `bench.seeding.seed_registrations`. Then:
 
 - baseline: ``recorder.select_notifications`` in pages of the projector's batch size,
   decoding every notification into its domain event (``mapper.to_domain_event``) and
@@ -19,8 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench.runner import BenchContext, Figure, Target, tracked
-from bench.writes import START, seed_registrations
+from bench.framework import BenchContext, Figure, tracked
+from bench.seeding import seed_registrations
+from bench.workload import START
 from projections import RegistryProjections
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
@@ -111,6 +112,3 @@ def run(ctx: BenchContext) -> list[Figure]:
     with ctx.postgres_schema("projections") as settings:
         figures.extend(measure(ctx, settings, "PostgreSQL", registrations))
     return figures
-
-
-__all__ = ["Target", "measure", "raw_read", "run"]

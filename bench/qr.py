@@ -25,9 +25,11 @@ import cbor2
 import zxingcpp
 from PIL import Image
 
-from bench.credentials import BASE_URL, _claims
-from bench.runner import BenchContext, Figure, tracked
-from bench.writes import REGISTRAR, START, Tick, bare_app, seed_registrations
+from bench.credentials import BASE_URL, sample_claims
+from bench.framework import BenchContext, Figure, Tick, bare_app, tracked
+from bench.seeding import seed_registrations
+from bench.workload import REGISTRAR, START
+from registry.application import RecordCertificate
 from registry.application.clock import SimulatedClock
 from registry.bootstrap import open_app
 from registry.credentials import (
@@ -71,7 +73,7 @@ def _rate(n: int, fn: Callable[[], object], advance: Callable[[int], None]) -> f
 def run_qr(ctx: BenchContext) -> list[Figure]:
     n = ctx.size(40, 300)
     key = SigningKey.generate()
-    url = credential_url(BASE_URL, issue_credential(_claims(), key))
+    url = credential_url(BASE_URL, issue_credential(sample_claims(), key))
     info = qr_info(url)
     with ctx.progress() as progress:
         with tracked(progress, "qr: registry qr_png", n) as advance:
@@ -140,11 +142,11 @@ def run_batch(ctx: BenchContext) -> list[Figure]:
                     )
                     credential = issue_credential(claims, key)
                     pngs += len(qr_png(credential_url(BASE_URL, credential)))
-                    app.record_certificate(rid, REGISTRAR, serial, key.kid_hex, expires_at)
+                    app.handle(RecordCertificate(rid, serial, key.kid_hex, expires_at), REGISTRAR)
                     advance(1)
                 ours_s = time.perf_counter() - t0
-            payload = cbor2.dumps(_claims().to_cwt(), canonical=True)
-            url = credential_url(BASE_URL, issue_credential(_claims(), key))
+            payload = cbor2.dumps(sample_claims().to_cwt(), canonical=True)
+            url = credential_url(BASE_URL, issue_credential(sample_claims(), key))
             with tracked(progress, "batch baseline: raw parts", count) as advance:
                 t0 = time.perf_counter()
                 for _ in range(count):

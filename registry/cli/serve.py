@@ -10,30 +10,10 @@ from registry.application.settings import Settings
 from registry.cli.root import app
 
 
-def _seed_demo(settings: Settings) -> None:
-    """Run the demo when the store holds no registrations yet (`--demo`)."""
-    from registry.application.clock import SimulatedClock
-    from registry.bootstrap import open_projections, registry_session
-    from registry.demo import demo_start, demo_timeline_end, run_demo
-
-    end = demo_timeline_end(None)
-    clock = SimulatedClock(demo_start(end))
-    with registry_session(settings, clock) as registry:
-        if next(iter(registry.registration_ids()), None) is not None:
-            typer.echo("store already holds registrations; not seeding the demo", err=True)
-            return
-        typer.echo("seeding demo data (three simulated years)…", err=True)
-        run_demo(registry, clock, end=end)
-        open_projections(registry).catch_up()
-
-
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
-    demo: Annotated[
-        bool, typer.Option("--demo", help="Seed demo data first if the store is empty.")
-    ] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
     proxy_headers: Annotated[
         bool,
@@ -44,14 +24,19 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the public verification page, the JSON API and the registry API."""
-    import uvicorn
-
     from registry.bootstrap import registry_session
-    from registry.credentials import KeyStore
-    from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
 
-    # Only the demo may create missing secret key files; a real registry refuses to start.
-    settings = Settings.load(create_missing_secrets=True) if demo else Settings.load()
+    settings = Settings.load()
+    trusted = trusted_proxies(settings, proxy_headers)
+    # Open the store once, so an unreachable or unwritable one is one line and a
+    # non-zero exit here, not a traceback from inside uvicorn.
+    with registry_session(settings):
+        pass
+    run_server(settings, host=host, port=port, workers=workers, trusted=trusted)
+
+
+def trusted_proxies(settings: Settings, proxy_headers: bool) -> list[str] | None:
+    """The proxies whose forwarding headers are believed, or None when not asked to."""
     trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     if proxy_headers and not trusted:
         # uvicorn would otherwise believe any X-Forwarded-For from 127.0.0.1, so a client
@@ -62,13 +47,26 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    if demo:
-        _seed_demo(settings)
-    else:
-        # Open the store once, so an unreachable or unwritable one is one line and a
-        # non-zero exit here, not a traceback from inside uvicorn.
-        with registry_session(settings):
-            pass
+    return trusted if proxy_headers else None
+
+
+def run_server(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    trusted: list[str] | None = None,
+) -> None:
+    """Serve the store of `settings` under uvicorn (also `registry demo --serve`).
+
+    `trusted`: the proxies whose X-Forwarded-For/-Proto are believed; None believes none.
+    """
+    import uvicorn
+
+    from registry.credentials import KeyStore
+    from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
+
     keys = KeyStore(settings.keys_dir)
     if not keys.list():
         key = keys.generate()
@@ -88,8 +86,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips=trusted if proxy_headers else [],
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted or [],
         # Request line + headers up to 64 KiB reach the app (which refuses URLs over 8 KiB
         # with a JSON 414); anything h11 cannot parse is still answered in JSON.
         http=JsonErrorH11Protocol,

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bench.runner import Figure, Target, benchmark_names, percentile
+from bench.catalogue import benchmark_names
+from bench.framework import Figure, Target, percentile
 from registry.cli import app
 
 FIGURE_FIELDS = {
