@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)  ## seed three years of demo data into var/registry.sqlite (once), then serve it
-	$(VENV)/bin/registry serve --demo
+	$(VENV)/bin/registry demo --serve
 
 serve: $(STAMP)
 	$(VENV)/bin/registry serve
