@@ -6,7 +6,9 @@ Why synthetic events through the recorder: driving a million events through the 
 measure the domain, not the audit tooling. The history here is registration lifecycles shaped
 exactly like the real stored events (same topics, same JSON transcoding), written in large
 `insert_events` batches on SQLite. Each measured phase then runs in a fresh subprocess so its
-peak memory (`ru_maxrss`) is its own.
+peak memory (`ru_maxrss`) is its own. For the same reason the registry is imported inside
+`build` and inside each phase, not at the top: a phase's peak memory must count only the
+code that phase runs (the verify and replay phases, an auditor's tools, load no application).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from registry.application.settings import Settings
+from registry.bootstrap import registry_session
 from registry.cli.root import app
 
 
@@ -24,8 +25,6 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the public verification page, the JSON API and the registry API."""
-    from registry.bootstrap import registry_session
-
     settings = Settings.load()
     trusted = trusted_proxies(settings, proxy_headers)
     # Open the store once, so an unreachable or unwritable one is one line and a
@@ -61,6 +60,8 @@ def run_server(
     """Serve the store of `settings` under uvicorn (also `registry demo --serve`).
 
     `trusted`: the proxies whose X-Forwarded-For/-Proto are believed; None believes none.
+    uvicorn and the HTTP app are imported here, not at the top: every `registry` command
+    imports this module, and only serving needs them.
     """
     import uvicorn
 

@@ -28,7 +28,6 @@ from registry.demo.cast import (
     StoryKind,
     demo_secrets,
     generate_people,
-    make_id_number,
     plan_cast,
 )
 from registry.demo.reference import EMPLOYERS, DemoEmployer
@@ -91,7 +90,6 @@ __all__ = [
     "demo_timeline_end",
     "describe_story",
     "generate_people",
-    "make_id_number",
     "plan_cast",
     "run_demo",
 ]

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from domain.actors import Actor, Role
-from domain.numbering import check_character
 from domain.personal import PersonalData
 from registry.credentials import mask_name
 from registry.demo.reference import (
@@ -24,6 +23,7 @@ from registry.demo.reference import (
     SURNAMES,
     DemoEmployer,
 )
+from registry.samples import resident_id_number
 
 SPAN_DAYS = 1095  # three years of registry life, ending "now"
 MIN_ENGINEERS = 60
@@ -57,12 +57,6 @@ class DemoPerson:
         return mask_name(self.name)
 
 
-def make_id_number(area: str, birth: date, sequence: int) -> str:
-    """An 18-character resident ID number with a valid ISO 7064 MOD 11-2 check character."""
-    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
-    return body + check_character(body)
-
-
 def generate_people(
     seed: int = DEFAULT_SEED, engineers: int = DEFAULT_ENGINEERS
 ) -> list[DemoPerson]:
@@ -78,7 +72,7 @@ def generate_people(
         while True:
             birth = date(1972, 1, 1) + timedelta(days=rng.randrange(0, 30 * 365))
             sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)
-            id_number = make_id_number(area, birth, sequence)
+            id_number = resident_id_number(area, birth, sequence)
             if id_number not in seen:
                 seen.add(id_number)
                 break
