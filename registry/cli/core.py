@@ -1,6 +1,8 @@
-"""The registry's working commands: set-up, the demo, every use case, and the queries.
+"""The registry's working commands: set-up, every use case, and the queries.
 
-`registry init`, `registry demo`, the applicant / employer / reviewer / registrar commands
+(`registry demo` is a plugin, registry/demo/cli.py: the registry never imports the demo.)
+
+`registry init`, the applicant / employer / reviewer / registrar commands
 (each `--as ACTOR_ID --role ROLE`, defaulting to the registrar operator, and
 `--idempotency-key`), and the read-model queries (`status`, `search`, `queue`, ...).
 Registrations are addressed by number (`SIE-44-2026-0001237`) or id (uuid).
@@ -28,16 +30,10 @@ from domain.actors import Actor, Role
 from domain.numbering import is_well_formed
 from domain.personal import PersonalData
 from domain.registration import RETURN_REASONS, REVOCATION_REASONS, SUSPENSION_REASONS
-from registry.application.clock import SimulatedClock
 from registry.application.errors import NotFound
 from registry.application.service import CommandResult, RegistryApp
 from registry.application.settings import Settings
-from registry.bootstrap import (
-    open_projections,
-    registry_session,
-    reset_store,
-    store_has_registrations,
-)
+from registry.bootstrap import open_projections, registry_session
 from registry.cli.output import CliInputError, Output, key_values, table, text
 from registry.cli.progress import progress_bar
 from registry.cli.root import app
@@ -286,99 +282,6 @@ def init(json_: JsonOpt = False) -> None:
                 f"projections at {data['projection_position']}",
             ],
         )
-
-
-@app.command("demo", rich_help_panel=SETUP)
-def demo(
-    engineers: Annotated[
-        int, typer.Option("--engineers", min=60, max=20000, help="How many engineers.")
-    ] = 240,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Random seed (same seed, same data).")
-    ] = 20240301,
-    fresh: Annotated[
-        bool, typer.Option("--fresh", help="Delete everything in the store first.")
-    ] = False,
-    until: Annotated[
-        str | None,
-        typer.Option(
-            "--until", help="Last simulated day (YYYY-MM-DD, default: now).", show_default=False
-        ),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
-    json_: JsonOpt = False,
-) -> None:
-    """Seed three simulated years of registry life: both schemes, every lifecycle path."""
-    from registry.demo import SPAN_DAYS, demo_start, demo_timeline_end, run_demo
-
-    out = Output(json_)
-    with out.guard():
-        end = demo_timeline_end(parse_date(until, "--until"))
-        settings = Settings.load(create_missing_secrets=True)
-        if fresh:
-            out.print(f"[dim]{reset_store(settings)}[/dim]")
-        clock = SimulatedClock(demo_start(end))
-        with registry_session(settings, clock) as registry:
-            if store_has_registrations(registry):
-                out.fail(
-                    "demo.store_not_empty",
-                    f"{settings.describe_store()} already holds registrations; run "
-                    "`registry demo --fresh` to start again",
-                    1,
-                )
-            with progress_bar(SPAN_DAYS, "Simulating 3 years", quiet=quiet) as bar:
-                result = run_demo(
-                    registry, clock, seed=seed, engineers=engineers, end=end, progress=bar
-                )
-            projections = open_projections(registry)
-            started = time.perf_counter()
-            with progress_bar(projections.lag(), "Building projections", quiet=quiet) as bar:
-                projected = projections.catch_up(bar)
-            projection_seconds = time.perf_counter() - started
-        data = {
-            **result.as_dict(),
-            "projections": {
-                "notifications": projected,
-                "elapsed_seconds": round(projection_seconds, 3),
-            },
-        }
-        out.emit(data, _demo_human(data))
-
-
-def _demo_human(data: dict[str, Any]) -> list[Any]:
-    statuses = sorted({s for per in data["counts"].values() for s in per})
-    schemes = list(data["counts"])
-    counts = table(
-        ["status", *schemes, "total"],
-        [
-            [
-                s,
-                *(data["counts"][k].get(s, 0) for k in schemes),
-                sum(data["counts"][k].get(s, 0) for k in schemes),
-            ]
-            for s in statuses
-        ],
-        title="Registrations now, by scheme and status",
-    )
-    examples: list[Any] = ["[bold]Examples[/bold] (active then, something else now):"]
-    for e in data["examples"]:
-        examples.append(f"  [cyan]{e['category']}[/cyan] {e['masked_name']} {e['story']}")
-        examples.append(f"      try: registry status {e['number']} --as-of {e['active_on']}")
-    return [
-        f"Demo on [bold]{data['store']}[/bold]: {data['engineers']} engineers, "
-        f"{data['registrations']} registrations, simulated {data['simulated_from'][:10]} → "
-        f"{data['simulated_until'][:10]} (seed {data['seed']})",
-        counts,
-        f"events written: [bold]{data['events']}[/bold] in {data['elapsed_seconds']:.1f} s "
-        f"([bold]{data['events_per_second']:.0f}[/bold] events/s, incl. monthly supervision "
-        f"sweeps); projections: {data['projections']['notifications']} notifications in "
-        f"{data['projections']['elapsed_seconds']:.1f} s",
-        "scheme rules fired: "
-        + (", ".join(f"{k} ×{v}" for k, v in data["rule_events"].items()) or "none")
-        + "; commands refused (nothing written): "
-        + (", ".join(f"{k} ×{v}" for k, v in data["refusals"].items()) or "none"),
-        *examples,
-    ]
 
 
 # ================================================================== applicant
