@@ -4,6 +4,11 @@ Each public method is a command. It checks the rules first and only then trigger
 past-tense event (a private method decorated with `@event`), so a refused command writes
 nothing. Every event records the actor, the actor's role, the effective UTC time and the
 reason. Personal data arrives already encrypted by the application layer.
+
+The events are declared classes with typed fields (their nested names are the stored
+topics, ``domain.registration:Registration.<Name>``, so they never change). A field whose
+stored form changed carries a `class_version` and an `upcast_vN_vN+1` that reads the older
+form, so a store written by the first release still replays.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -18,56 +24,75 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
 from domain.clock import add_years, require_utc
-from domain.errors import (
-    ImmutableField,
-    Ineligible,
-    InvalidInput,
-    InvalidTransition,
-)
+from domain.errors import ImmutableField, Ineligible, InvalidInput, InvalidTransition
 from domain.evidence import EvidenceRef
 from domain.facts import ApplicationFacts
 from domain.permissions import check
+from domain.reasons import (
+    AMENDABLE,
+    DISHONEST_REVOCATIONS,
+    REQUIRES_REREVIEW,
+    RETURN_REASONS,
+    REVOCATION_REASONS,
+    SCORING_METHODS,
+    SUSPENSION_REASONS,
+)
 from domain.schemes import ApplicantHistory, SchemePolicy, check_eligibility
-from domain.status import IN_REVIEW, REREVIEW, TERMINAL, Status
-
-RETURN_REASONS = {
-    "project.no_implementation": "project shows no implementation phase (项目未体现实施环节)",
-    "skills.vague": "skill description is vague (技能描述模糊)",
-    "evidence.missing": "evidence missing or unreadable",
-    "evidence.mismatch": "evidence does not match the declaration",
-    "employer.unconfirmed": "employment could not be confirmed",
-    "education.unverified": "education could not be verified (学信网)",
-    "other": "other (see note)",
-}
-SUSPENSION_REASONS = frozenset(
-    {
-        "ce.missing_consecutive_years",
-        "assessment.failed",
-        "investigation",
-        "complaint",
-        "non_practising",
-        "other",
-    }
+from domain.standing import (
+    BAD_RECORD,
+    deficient_run,
+    hours_between,
+    in_force,
+    lapsed,
+    registration_years,
+    run_start_after_move,
+    standing,
+    title_eligible,
 )
-REVOCATION_REASONS = frozenset({"fraud", "forged_material", "misconduct", "resigned", "other"})
-REQUIRES_REREVIEW = frozenset({"employer", "projects"})
-AMENDABLE = frozenset(
-    {"employer", "projects", "education", "certificates", "achievements", "skills", "personal_data"}
-)
+from domain.status import IN_REVIEW, TERMINAL, Status
 
+__all__ = [
+    "AMENDABLE",
+    "REQUIRES_REREVIEW",
+    "RETURN_REASONS",
+    "REVOCATION_REASONS",
+    "SUSPENSION_REASONS",
+    "TOPIC_PREFIX",
+    "Registration",
+    "StatusPoint",
+]
 
 TOPIC_PREFIX = f"{__name__}:Registration."
 """Every Registration event's stored topic starts with this (read models filter on it)."""
 
 
+class _Keep:
+    """Marker: a status move that leaves the validity as it is."""
+
+
+KEEP = _Keep()
+
+
+def _as_date(value: Any) -> date | None:
+    """Upcasting: the first release stored dates as ISO text."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
 @dataclass(frozen=True)
 class StatusPoint:
-    """The lifecycle status and validity from `at` onward (until the next point)."""
+    """The lifecycle status and validity from `at` onward (until the next point).
+
+    `run_start` is when rule A's unbroken run of registration began (None when not running).
+    """
 
     at: datetime
     status: Status
     valid_until: date | None
     reason_code: str
+    numbered: bool = False
+    run_start: datetime | None = None
 
 
 class Registration(Aggregate):
@@ -78,7 +103,153 @@ class Registration(Aggregate):
         actor_role: str
         at: datetime
 
-    @event("Drafted")
+    # ------------------------------------------------------------------ events
+
+    class Drafted(Aggregate.Created, Event):
+        """A new application. `policy` and `facts` are snapshots (documents) as submitted."""
+
+        scheme: str
+        policy: dict[str, Any]
+        subject_id: UUID
+        id_hmac: str
+        personal_data: str
+        facts: dict[str, Any]
+
+    class EvidenceAttached(Event):
+        """Version 2 carries an `EvidenceRef`; version 1 stored its fields as a plain dict."""
+
+        class_version: ClassVar[int] = 2
+        evidence: EvidenceRef
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            if not isinstance(state["evidence"], EvidenceRef):
+                state["evidence"] = EvidenceRef.from_dict(state["evidence"])
+
+    class Submitted(Event):
+        pass
+
+    class EmployerEndorsed(Event):
+        note: str
+
+    class EmployerDeclined(Event):
+        reason: str
+
+    class ReviewStarted(Event):
+        pass
+
+    class ExpertReviewScored(Event):
+        score: int
+        method: str
+
+    class ReturnedForSupplement(Event):
+        reason_codes: list[str]
+        note: str
+
+    class SupplementProvided(Event):
+        facts: dict[str, Any]
+        to_status: str
+
+    class FurtherVerificationRequested(Event):
+        reason: str
+
+    class Approved(Event):
+        """Version 2 stores `valid_until` as a date (version 1: ISO text)."""
+
+        class_version: ClassVar[int] = 2
+        number: str
+        valid_until: date
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["valid_until"] = _as_date(state["valid_until"])
+
+    class AmendmentApproved(Event):
+        pass
+
+    class Rejected(Event):
+        reason: str
+
+    class Withdrawn(Event):
+        reason: str
+
+    class ContinuingEducationRecorded(Event):
+        """CE hours. Version 2 added `course` (version-1 events read with an empty course);
+        version 3 stores `valid_until` as a date (before: ISO text)."""
+
+        class_version: ClassVar[int] = 3
+        hours: float
+        provider: str
+        course: str
+        valid_until: date | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["course"] = ""
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["valid_until"] = _as_date(state["valid_until"])
+
+    class AnnualAssessmentRecorded(Event):
+        year: int
+        passed: bool
+        note: str
+
+    class CeComplianceReviewed(Event):
+        """Version 2 stores `cycle_end` and `valid_until` as dates (version 1: ISO text)."""
+
+        class_version: ClassVar[int] = 2
+        cycle_end: date
+        passed: bool
+        valid_until: date
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["cycle_end"] = _as_date(state["cycle_end"])
+            state["valid_until"] = _as_date(state["valid_until"])
+
+    class Suspended(Event):
+        reason_code: str
+        reason: str
+
+    class Reinstated(Event):
+        """Version 2 stores `valid_until` as a date (version 1: ISO text)."""
+
+        class_version: ClassVar[int] = 2
+        reason: str
+        valid_until: date | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["valid_until"] = _as_date(state["valid_until"])
+
+    class Revoked(Event):
+        reason_code: str
+        reason: str
+
+    class DishonestyListed(Event):
+        reason: str
+
+    class DishonestyLifted(Event):
+        reason: str
+
+    class Amended(Event):
+        facts: dict[str, Any]
+        changed: list[str]
+        personal_data: str | None
+        rereview: bool
+
+    class CertificateIssued(Event):
+        serial: str
+        kid: str
+        expires_at: datetime
+        supersedes: str | None
+
+    class PersonalDataErased(Event):
+        pass
+
+    @event(Drafted)
     def __init__(
         self,
         *,
@@ -149,8 +320,9 @@ class Registration(Aggregate):
 
     # --------------------------------------------------------------- accessors
 
-    @property
+    @cached_property
     def policy(self) -> SchemePolicy:
+        """The scheme policy in force when drafted (it never changes afterwards)."""
         return SchemePolicy.from_dict(self.policy_data)
 
     @property
@@ -167,10 +339,7 @@ class Registration(Aggregate):
         point = self.point_at(moment)
         if point is None:
             raise InvalidInput("the registration did not exist at that time")
-        in_force = point.status is Status.ACTIVE or point.status in REREVIEW
-        if in_force and point.valid_until is not None and moment.date() > point.valid_until:
-            return Status.EXPIRED
-        return point.status
+        return standing(point.status, point.numbered, point.valid_until, moment.date()).lifecycle
 
     def point_at(self, moment: datetime) -> StatusPoint | None:
         found = None
@@ -183,11 +352,10 @@ class Registration(Aggregate):
     @property
     def permitted(self) -> bool:
         """Approved and in force (an amendment under re-review keeps it in force)."""
-        in_force = self.status is Status.ACTIVE or self.status in REREVIEW
-        return self.number is not None and in_force
+        return self.number is not None and in_force(self.status, numbered=True)
 
     def title_eligible_at(self, moment: datetime) -> bool:
-        """Rule A: N unbroken years registered with no bad record → may apply for the title.
+        """Rule A (`domain.standing.title_eligible`) on `moment`.
 
         A lapse and reinstatement restarts the count; any suspension, revocation or
         dishonesty listing up to `moment` disqualifies.
@@ -195,16 +363,17 @@ class Registration(Aggregate):
         years = self.policy.title_eligibility_after_years
         if years is None or self.approved_at is None or self.dishonest:
             return False
-        if self.status_at(moment) not in {Status.ACTIVE, *REREVIEW}:
-            return False
+        lifecycle = self.status_at(moment)
         past = [p for p in self.timeline if p.at <= moment]
-        if any(p.status in {Status.SUSPENDED, Status.REVOKED} for p in past):
-            return False
-        run_start = self.approved_at
-        for p in past:
-            if p.reason_code == "reinstated":
-                run_start = p.at
-        return add_years(run_start.date(), years) <= moment.date()
+        run_start = past[-1].run_start
+        return title_eligible(
+            years=years,
+            lifecycle_on=lifecycle,
+            dishonest=self.dishonest,
+            bad_record=any(p.status in BAD_RECORD for p in past),
+            run_start=run_start.date() if run_start is not None else None,
+            on=moment.date(),
+        )
 
     # --------------------------------------------------------------- commands
 
@@ -217,7 +386,7 @@ class Registration(Aggregate):
         self.check_can_attach_evidence(actor)
         if any(e["sha256"] == evidence.sha256 for e in self.evidence):
             raise InvalidInput("this evidence file is already attached")
-        self._evidence_attached(evidence=evidence.as_dict(), **self._meta(actor, at))
+        self._evidence_attached(evidence=evidence, **self._meta(actor, at))
 
     def submit(
         self,
@@ -256,7 +425,7 @@ class Registration(Aggregate):
         self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "score")
         if not isinstance(score, int) or not 0 <= score <= 100:
             raise InvalidInput("score must be an integer 0..100")
-        if method not in {"defence", "material_review", "practical_test", "combined"}:
+        if method not in SCORING_METHODS:
             raise InvalidInput(
                 "method must be defence, material_review, practical_test or combined"
             )
@@ -321,9 +490,7 @@ class Registration(Aggregate):
             if not number:
                 raise InvalidInput("a registration number is required for a first approval")
             valid_until = add_years(require_utc(at).date(), policy.validity_years)
-            self._approved(
-                number=number, valid_until=valid_until.isoformat(), **self._meta(actor, at)
-            )
+            self._approved(number=number, valid_until=valid_until, **self._meta(actor, at))
         else:
             self._amendment_approved(**self._meta(actor, at))
 
@@ -370,7 +537,7 @@ class Registration(Aggregate):
             hours=float(hours),
             provider=provider,
             course=course,
-            valid_until=valid_until.isoformat() if valid_until else None,
+            valid_until=valid_until,
             **self._meta(actor, at),
         )
 
@@ -420,9 +587,9 @@ class Registration(Aggregate):
         cycle = policy.ce_compliance_cycle_years
         due = self.valid_until
         if cycle and due is not None and due not in self.ce_reviews:
-            years = self._registration_years(add_years(due, -cycle), due)
+            years = registration_years(add_years(due, -cycle), due)
             compliant = all(
-                self._ce_hours_between(start, end) >= policy.min_ce_hours_per_year
+                hours_between(self.ce_records, start, end) >= policy.min_ce_hours_per_year
                 for start, end in years
             )
             days_left = (due - moment.date()).days
@@ -430,9 +597,9 @@ class Registration(Aggregate):
             # closed on its last day, so hours logged until then still count.
             if (compliant and days_left <= 60) or days_left <= 0:
                 self._ce_reviewed(
-                    cycle_end=due.isoformat(),
+                    cycle_end=due,
                     passed=compliant,
-                    valid_until=(add_years(due, cycle) if compliant else due).isoformat(),
+                    valid_until=add_years(due, cycle) if compliant else due,
                     **self._meta(actor, at),
                 )
                 triggered.append("CeComplianceReviewed")
@@ -442,19 +609,10 @@ class Registration(Aggregate):
         """The trailing run of completed registration years below the CE minimum."""
         if self.approved_at is None:
             return []
-        start = self.approved_at.date()
-        if self.last_reinstated_at is not None:
-            start = self.last_reinstated_at.date()
-        run: list[tuple[date, date]] = []
-        for year_start, year_end in self._registration_years(start, moment.date()):
-            if year_end > moment.date():
-                break
-            hours = self._ce_hours_between(year_start, year_end)
-            if hours < self.policy.min_ce_hours_per_year:
-                run.append((year_start, year_end))
-            else:
-                run = []
-        return run
+        start = (self.last_reinstated_at or self.approved_at).date()
+        return deficient_run(
+            self.ce_records, start, moment.date(), self.policy.min_ce_hours_per_year
+        )
 
     def suspend(self, reason_code: str, reason: str, actor: Actor, at: datetime) -> None:
         self._permit("suspend", actor)
@@ -481,7 +639,7 @@ class Registration(Aggregate):
             valid_until = add_years(moment.date(), self.policy.validity_years)
         self._reinstated(
             reason=reason,
-            valid_until=valid_until.isoformat() if valid_until else None,
+            valid_until=valid_until,
             **self._meta(actor, at),
         )
 
@@ -494,7 +652,7 @@ class Registration(Aggregate):
         if self.status is Status.REVOKED:
             raise InvalidTransition("the registration is already revoked")
         self._revoked(reason_code=reason_code, reason=reason, **self._meta(actor, at))
-        if reason_code in {"fraud", "forged_material"} and not self.dishonest:
+        if reason_code in DISHONEST_REVOCATIONS and not self.dishonest:
             self._dishonesty_listed(reason=reason, **self._meta(actor, at))
 
     def list_as_dishonest(self, reason: str, actor: Actor, at: datetime) -> None:
@@ -572,50 +730,50 @@ class Registration(Aggregate):
             raise InvalidTransition("personal data already erased")
         self._personal_data_erased(**self._meta(actor, at))
 
-    # ------------------------------------------------------------------ events
+    # ----------------------------------------------------------- applying events
 
-    @event("EvidenceAttached")
+    @event(EvidenceAttached)
     def _evidence_attached(
-        self, evidence: dict[str, Any], actor_id: str, actor_role: str, at: datetime
+        self, evidence: EvidenceRef, actor_id: str, actor_role: str, at: datetime
     ) -> None:
-        self.evidence.append(evidence)
+        self.evidence.append(evidence.as_dict())
         self.last_at = at
 
-    @event("Submitted")
+    @event(Submitted)
     def _submitted(self, actor_id: str, actor_role: str, at: datetime) -> None:
         self.submitted_at = at
         self._move(at, Status.SUBMITTED, "submitted")
 
-    @event("EmployerEndorsed")
+    @event(EmployerEndorsed)
     def _endorsed(self, note: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.endorsed = True
         self._move(at, Status.EMPLOYER_ENDORSED, "employer.endorsed")
 
-    @event("EmployerDeclined")
+    @event(EmployerDeclined)
     def _declined(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.return_reasons = ["employer.declined"]
         self.endorsed = False
         self._move(at, Status.RETURNED_FOR_SUPPLEMENT, "employer.declined")
 
-    @event("ReviewStarted")
+    @event(ReviewStarted)
     def _review_started(self, actor_id: str, actor_role: str, at: datetime) -> None:
         self._move(at, Status.UNDER_REVIEW, "review.started")
 
-    @event("ExpertReviewScored")
+    @event(ExpertReviewScored)
     def _scored(
         self, score: int, method: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self.expert_score = score
         self.last_at = at
 
-    @event("ReturnedForSupplement")
+    @event(ReturnedForSupplement)
     def _returned(
         self, reason_codes: list[str], note: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self.return_reasons = list(reason_codes)
         self._move(at, Status.RETURNED_FOR_SUPPLEMENT, reason_codes[0])
 
-    @event("SupplementProvided")
+    @event(SupplementProvided)
     def _supplemented(
         self, facts: dict[str, Any], to_status: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
@@ -626,45 +784,31 @@ class Registration(Aggregate):
         self.return_reasons = []
         self._move(at, Status(to_status), "supplement.provided")
 
-    @event("FurtherVerificationRequested")
+    @event(FurtherVerificationRequested)
     def _further_verification(
         self, reason: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self._move(at, Status.FURTHER_VERIFICATION, "further_verification")
 
-    @event("Approved")
+    @event(Approved)
     def _approved(
-        self, number: str, valid_until: str, actor_id: str, actor_role: str, at: datetime
+        self, number: str, valid_until: date, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self.number = number
         self.approved_at = at
-        self.valid_until = date.fromisoformat(valid_until)
-        self._move(at, Status.ACTIVE, "approved")
+        self._move(at, Status.ACTIVE, "approved", valid_until)
 
-    @event("AmendmentApproved")
+    @event(AmendmentApproved)
     def _amendment_approved(self, actor_id: str, actor_role: str, at: datetime) -> None:
         self._move(at, Status.ACTIVE, "amendment.approved")
 
-    @event("Rejected")
+    @event(Rejected)
     def _rejected(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self._move(at, Status.REJECTED, "rejected")
 
-    @event("Withdrawn")
+    @event(Withdrawn)
     def _withdrawn(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self._move(at, Status.WITHDRAWN, "withdrawn")
-
-    class ContinuingEducationRecorded(Event):
-        """CE hours. Version 2 added `course`; version-1 events read with an empty course."""
-
-        class_version: ClassVar[int] = 2
-        hours: float
-        provider: str
-        course: str
-        valid_until: str | None
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["course"] = ""
 
     @event(ContinuingEducationRecorded)
     def _ce_recorded(
@@ -672,72 +816,67 @@ class Registration(Aggregate):
         hours: float,
         provider: str,
         course: str,
-        valid_until: str | None,
+        valid_until: date | None,
         actor_id: str,
         actor_role: str,
         at: datetime,
     ) -> None:
         self.ce_records.append((at, hours))
-        if valid_until is not None and self.valid_until is not None:
-            new_until = date.fromisoformat(valid_until)
-            if new_until != self.valid_until:
-                self.valid_until = new_until
-                self._move(at, self.status, "ce.renewed")
+        if valid_until is not None and self.valid_until not in {None, valid_until}:
+            self._move(at, self.status, "ce.renewed", valid_until)
         self.last_at = at
 
-    @event("AnnualAssessmentRecorded")
+    @event(AnnualAssessmentRecorded)
     def _assessed(
         self, year: int, passed: bool, note: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self.assessments[year] = passed
         self.last_at = at
 
-    @event("CeComplianceReviewed")
+    @event(CeComplianceReviewed)
     def _ce_reviewed(
         self,
-        cycle_end: str,
+        cycle_end: date,
         passed: bool,
-        valid_until: str,
+        valid_until: date,
         actor_id: str,
         actor_role: str,
         at: datetime,
     ) -> None:
-        self.ce_reviews.add(date.fromisoformat(cycle_end))
-        self.valid_until = date.fromisoformat(valid_until)
-        self._move(at, self.status, "ce.review_passed" if passed else "ce.review_failed")
+        self.ce_reviews.add(cycle_end)
+        reason = "ce.review_passed" if passed else "ce.review_failed"
+        self._move(at, self.status, reason, valid_until)
 
-    @event("Suspended")
+    @event(Suspended)
     def _suspended(
         self, reason_code: str, reason: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self._move(at, Status.SUSPENDED, reason_code)
 
-    @event("Reinstated")
+    @event(Reinstated)
     def _reinstated(
-        self, reason: str, valid_until: str | None, actor_id: str, actor_role: str, at: datetime
+        self, reason: str, valid_until: date | None, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self.last_reinstated_at = at
-        if valid_until is not None:
-            self.valid_until = date.fromisoformat(valid_until)
-        self._move(at, Status.ACTIVE, "reinstated")
+        self._move(at, Status.ACTIVE, "reinstated", KEEP if valid_until is None else valid_until)
 
-    @event("Revoked")
+    @event(Revoked)
     def _revoked(
         self, reason_code: str, reason: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         self._move(at, Status.REVOKED, reason_code)
 
-    @event("DishonestyListed")
+    @event(DishonestyListed)
     def _dishonesty_listed(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.dishonest = True
         self.last_at = at
 
-    @event("DishonestyLifted")
+    @event(DishonestyLifted)
     def _dishonesty_lifted(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.dishonest = False
         self.last_at = at
 
-    @event("Amended")
+    @event(Amended)
     def _amended(
         self,
         facts: dict[str, Any],
@@ -758,7 +897,7 @@ class Registration(Aggregate):
             self._move(at, Status.UNDER_REVIEW, "amendment.rereview")
         self.last_at = at
 
-    @event("CertificateIssued")
+    @event(CertificateIssued)
     def _certificate_issued(
         self,
         serial: str,
@@ -772,7 +911,7 @@ class Registration(Aggregate):
         self.certificates.append({"serial": serial, "kid": kid, "expires_at": expires_at})
         self.last_at = at
 
-    @event("PersonalDataErased")
+    @event(PersonalDataErased)
     def _personal_data_erased(self, actor_id: str, actor_role: str, at: datetime) -> None:
         self.personal_data_erased = True
         self.evidence = []  # the files were encrypted under the destroyed key: list none
@@ -780,10 +919,31 @@ class Registration(Aggregate):
 
     # ----------------------------------------------------------------- helpers
 
-    def _move(self, at: datetime, status: Status, reason_code: str) -> None:
+    def _move(
+        self,
+        at: datetime,
+        status: Status,
+        reason_code: str,
+        valid_until: date | _Keep = KEEP,
+    ) -> None:
+        """A new status point; the projector's fold (`projections.fold`) makes the same move."""
+        numbered = self.number is not None
+        lapsed_before = lapsed(self.status, numbered, self.valid_until, at.date())
+        if not isinstance(valid_until, _Keep):
+            self.valid_until = valid_until
         self.status = status
         self.last_at = at
-        self.timeline.append(StatusPoint(at, status, self.valid_until, reason_code))
+        run_start = self.timeline[-1].run_start
+        if numbered:
+            run_start = run_start_after_move(
+                run_start,
+                lapsed_before=lapsed_before,
+                practising_now=in_force(status, numbered),
+                at=at,
+            )
+        self.timeline.append(
+            StatusPoint(at, status, self.valid_until, reason_code, numbered, run_start)
+        )
 
     def _meta(self, actor: Actor, at: datetime) -> dict[str, Any]:
         moment = require_utc(at)
@@ -793,6 +953,10 @@ class Registration(Aggregate):
                 f"({self.last_at.isoformat()})"
             )
         return {"actor_id": actor.id, "actor_role": actor.role.value, "at": moment}
+
+    def _permit(self, operation: str, actor: Actor) -> None:
+        """The permission table's verdict for `actor` on this registration."""
+        check(operation, actor, owner_id=self.owner_id, employer_id=self.employer_id)
 
     def _require_status(self, allowed: Iterable[Status], action: str) -> None:
         allowed = set(allowed)
@@ -809,27 +973,10 @@ class Registration(Aggregate):
                 f"cannot {action}: the registration lapsed on {self.valid_until}"
             )
 
-    def _permit(self, operation: str, actor: Actor) -> None:
-        """The permission table's verdict for `actor` on this registration."""
-        check(operation, actor, owner_id=self.owner_id, employer_id=self.employer_id)
-
     def _require_eligible(self, at: datetime, history: ApplicantHistory) -> None:
         unmet = check_eligibility(self.policy, self.facts, require_utc(at).date(), history)
         if unmet:
             raise Ineligible(unmet)
-
-    def _registration_years(self, start: date, end: date) -> list[tuple[date, date]]:
-        years: list[tuple[date, date]] = []
-        k = 0
-        while True:
-            year_start = add_years(start, k)
-            if year_start >= end:
-                return years
-            years.append((year_start, add_years(start, k + 1)))
-            k += 1
-
-    def _ce_hours_between(self, start: date, end: date) -> float:
-        return sum(h for at, h in self.ce_records if start <= at.date() < end)
 
 
 def _require_text(value: str, name: str) -> None:

@@ -41,7 +41,10 @@ from registry.application.clock import Clock, SystemClock
 from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from registry.application.ports import Database, EvidenceFiles, PersonalDataVault
 from registry.application.settings import Settings
-from registry.application.transcoding import CanonicalJSONTranscoder
+from registry.application.transcoding import (
+    CanonicalJSONTranscoder,
+    register_domain_transcodings,
+)
 
 
 def _personal_bytes(personal: PersonalData) -> bytes:
@@ -105,6 +108,7 @@ class RegistryApp(Application[UUID]):
         """JSON as the library writes it, but refusing values with no canonical form."""
         transcoder = CanonicalJSONTranscoder()
         self.register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
         return transcoder
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:

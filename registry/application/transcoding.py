@@ -11,11 +11,13 @@ every edge) and nothing is written.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.errors import InvalidInput
+from domain.evidence import EvidenceRef
 
 
 class CanonicalJSONTranscoder(JSONTranscoder):
@@ -36,3 +38,35 @@ class CanonicalJSONTranscoder(JSONTranscoder):
                 "a value has no canonical JSON form (a non-finite number or text that is not "
                 "valid Unicode); nothing was recorded"
             ) from exc
+
+
+class DateAsISO(Transcoding):
+    """A calendar day (validity ends, CE cycle ends) as ISO text: ``{"_type_": "date_iso"}``."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class EvidenceRefAsDict(Transcoding):
+    """An evidence reference as its five fields (re-validated when read back)."""
+
+    type = EvidenceRef
+    name = "evidence_ref"
+
+    def encode(self, obj: EvidenceRef) -> dict[str, Any]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> EvidenceRef:
+        return EvidenceRef.from_dict(data)
+
+
+def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
+    """The value types that domain events carry beyond the library's (UUID, datetime)."""
+    transcoder.register(DateAsISO())
+    transcoder.register(EvidenceRefAsDict())
