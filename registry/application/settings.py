@@ -1,36 +1,59 @@
-"""Settings from the environment and an optional TOML file; SQLite unless told otherwise."""
+"""Settings on pydantic-settings: defaults ← ``[registry]`` in a TOML file ← environment.
+
+Why two ways in: ``Settings(...)`` is a plain validated value (tests, the benchmarks and
+the demo build exact settings and must not pick up a stray ``REGISTRY_*`` variable), while
+:meth:`Settings.load` is what every command and the server use: it layers the settings file
+(``REGISTRY_SETTINGS``, else ``./registry.toml``), the ``REGISTRY_<NAME>`` variables and
+the caller's overrides, in that order of precedence. A bad value is one line naming the
+setting (:class:`SettingsError`, a ``ValueError``), which the CLI prints as it is.
+"""
 
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
-_ENV_PREFIX = "REGISTRY_"
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "REGISTRY_"
+SETTINGS_FILE_ENV = f"{ENV_PREFIX}SETTINGS"
+DEFAULT_SETTINGS_FILE = Path("registry.toml")
+TOML_SECTION = "registry"
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
-def _as_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"setting {name} must be true or false, not {value!r}")
+class SettingsError(ValueError):
+    """A setting is unknown or has a value it cannot take; the message is one line."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    store: str = "sqlite"  # "sqlite" | "postgres"
+class Settings(BaseSettings):
+    """Where the store is, where the keys are, and how the service presents itself."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        frozen=True,
+    )
+
+    store: Literal["sqlite", "postgres"] = "sqlite"
     sqlite_path: Path = Path("var/registry.sqlite")
     postgres_host: str = "127.0.0.1"
     postgres_port: int = 5432
     postgres_dbname: str = "postgres"
     postgres_user: str = "postgres"
-    postgres_password: str = ""
+    postgres_password: str = Field(default="", repr=False)
     postgres_schema: str = "public"
     keys_dir: Path = Path("var/keys")
     holiday_file: Path | None = None
@@ -39,46 +62,75 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     issuer: str = "CN-44-REG"
     issuer_region: str = "44"
-    pii_hmac_key: str | None = field(default=None, repr=False)
+    pii_hmac_key: str | None = Field(default=None, repr=False)
     rate_limit_per_minute: int = 120
     create_missing_secrets: bool = False
     """Create absent secret key files (init, demo, tests); a running registry refuses instead."""
     trusted_proxies: str = ""
     """Comma-separated addresses/CIDRs whose X-Forwarded-For is believed (empty: none)."""
 
+    # ------------------------------------------------------------------ sources
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """``Settings(...)`` is exactly what it is given; :meth:`load` reads the world."""
+        return (init_settings,)
+
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> Settings:
-        """Defaults ← settings file (REGISTRY_SETTINGS or ./registry.toml) ← environment."""
+        """Defaults ← settings file (REGISTRY_SETTINGS or ./registry.toml) ← environment ←
+        ``overrides`` (those given as None are ignored)."""
+        path = path or Path(os.environ.get(SETTINGS_FILE_ENV, str(DEFAULT_SETTINGS_FILE)))
         values: dict[str, Any] = {}
-        path = path or Path(os.environ.get(f"{_ENV_PREFIX}SETTINGS", "registry.toml"))
         if path.is_file():
-            with path.open("rb") as fh:
-                values.update(tomllib.load(fh).get("registry", {}))
-        for name in cls.__dataclass_fields__:
-            env = os.environ.get(f"{_ENV_PREFIX}{name.upper()}")
-            if env is not None:
-                values[name] = env
+            values.update(_toml_section(cls, path))
+        values.update(EnvSettingsSource(cls)())
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls()._with(values)
+        return cls.validated(**values)
 
-    def _with(self, values: dict[str, Any]) -> Settings:
-        converted: dict[str, Any] = {}
-        for name, value in values.items():
-            if name not in self.__dataclass_fields__:
-                raise ValueError(f"unknown setting {name!r}")
-            current = getattr(self, name)
-            if name in {"sqlite_path", "keys_dir", "holiday_file", "evidence_dir"}:
-                converted[name] = Path(value) if value else None
-            elif isinstance(current, bool):
-                converted[name] = _as_bool(name, value)
-            elif isinstance(current, int):
-                converted[name] = int(value)
-            else:
-                converted[name] = value
-        settings = replace(self, **converted)
-        if settings.store not in {"sqlite", "postgres"}:
+    @classmethod
+    def validated(cls, **values: Any) -> Settings:
+        """``Settings(**values)``, with any validation failure as one :class:`SettingsError`."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError(_one_line(exc.errors())) from None
+
+    # ------------------------------------------------------------------ coercion
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _known_store(cls, value: Any) -> Any:
+        if value not in ("sqlite", "postgres"):
             raise ValueError("store must be 'sqlite' or 'postgres'")
-        return settings
+        return value
+
+    @field_validator("create_missing_secrets", mode="before")
+    @classmethod
+    def _as_bool(cls, value: Any) -> bool:
+        """The words the hand-written parser took (so ``=""`` still means false)."""
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"setting create_missing_secrets must be true or false, not {value!r}")
+
+    @field_validator("holiday_file", "evidence_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    # ------------------------------------------------------------------ derived
 
     def eventsourcing_env(self) -> dict[str, str]:
         # Cached aggregates are fast-forwarded from the store on every get, so another
@@ -119,13 +171,39 @@ class Settings:
 
     @property
     def postgres_dsn(self) -> str:
-        password = f":{self.postgres_password}" if self.postgres_password else ""
-        return (
-            f"postgresql://{self.postgres_user}{password}@{self.postgres_host}:"
-            f"{self.postgres_port}/{self.postgres_dbname}"
-        )
+        """A libpq URI; every part percent-encoded, so a password with ``@:/ %`` survives."""
+        user = quote(self.postgres_user, safe="")
+        password = f":{quote(self.postgres_password, safe='')}" if self.postgres_password else ""
+        host = self.postgres_host
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else quote(host, safe="[]")
+        dbname = quote(self.postgres_dbname, safe="")
+        return f"postgresql://{user}{password}@{host}:{self.postgres_port}/{dbname}"
 
     def describe_store(self) -> str:
         if self.store == "postgres":
             return f"PostgreSQL {self.postgres_host}:{self.postgres_port}/{self.postgres_dbname}"
         return f"SQLite {self.sqlite_path}"
+
+
+def _toml_section(settings_cls: type[BaseSettings], path: Path) -> dict[str, Any]:
+    """The ``[registry]`` table of the settings file (other tables are someone else's)."""
+    section = TomlConfigSettingsSource(settings_cls, toml_file=path).toml_data.get(TOML_SECTION)
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"[{TOML_SECTION}] in {path} must be a table")
+    return section
+
+
+def _one_line(errors: list[ErrorDetails]) -> str:
+    """The first problem, named by setting and environment variable, on one line."""
+    first = errors[0]
+    name = ".".join(str(part) for part in first["loc"]) or "settings"
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting {name!r}"
+    message = first["msg"].removeprefix("Value error, ")
+    if name in message:
+        return message  # already says which setting
+    shown = first.get("input")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"setting {name} ({ENV_PREFIX}{name.upper()}): {message}, not {shown!r}{more}"

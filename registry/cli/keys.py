@@ -8,7 +8,6 @@ the rotation instant, revoke declares a key compromised (or withdrawn) from a st
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from registry.application.settings import ENV_PREFIX, Settings, SettingsError
 from registry.cli.root import app
 from registry.credentials import (
     Algorithm,
@@ -30,8 +30,7 @@ from registry.credentials import (
     own_trust_list,
 )
 
-KEYS_DIR_ENV = "REGISTRY_KEYS_DIR"
-DEFAULT_KEYS_DIR = Path("var/keys")
+KEYS_DIR_ENV = f"{ENV_PREFIX}KEYS_DIR"
 
 keys_app = typer.Typer(help="Credential signing keys: generate, rotate, revoke, list, publish.")
 app.add_typer(keys_app, name="keys")
@@ -55,15 +54,25 @@ KeysDir = Annotated[
     Path | None,
     typer.Option(
         "--keys-dir",
-        help=f"Key directory (default: ${KEYS_DIR_ENV} or {DEFAULT_KEYS_DIR}).",
+        help=f"Key directory (default: keys_dir from the settings: ${KEYS_DIR_ENV}, "
+        f"registry.toml, or {Settings.model_fields['keys_dir'].default}).",
         show_default=False,
     ),
 ]
 AlgOption = Annotated[AlgChoice, typer.Option("--alg", help="Signature algorithm.")]
 
 
+def _settings() -> Settings:
+    """The same settings every other command reads (file, environment), or a one-line exit."""
+    try:
+        return Settings.load()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
 def _store(keys_dir: Path | None) -> KeyStore:
-    return KeyStore(keys_dir or Path(os.environ.get(KEYS_DIR_ENV) or DEFAULT_KEYS_DIR))
+    """``--keys-dir`` when given, else the settings' keys_dir."""
+    return KeyStore(keys_dir or _settings().keys_dir)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -243,8 +252,6 @@ def export_public(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to file.")] = None,
 ) -> None:
     """Publish public keys as a JWKS, or as a trust list signed by the trust-list key (JWS)."""
-    from registry.application.settings import Settings
-
     store = _store(keys_dir)
     try:
         public = store.public_keys()
@@ -253,7 +260,7 @@ def export_public(
         if fmt is ExportFormat.jwks:
             text = json.dumps(store.export_jwks(), indent=2)
         else:
-            settings = Settings.load()
+            settings = _settings()
             others = [_recognised(p) for p in recognise or []]
             now = datetime.now(UTC).replace(microsecond=0)
             text = own_trust_list(
