@@ -2,6 +2,7 @@
 
 Saving one of these together with a registration in the same transaction means a second,
 concurrent attempt fails on the store's version constraint instead of slipping through.
+Their events are declared classes with typed fields; the nested names are the stored topics.
 """
 
 from __future__ import annotations
@@ -67,11 +68,19 @@ class IdentityIndex(Aggregate):
         it while the claimant is live (see `reclaim`)."""
         self._duplicate_noted(registration_id=registration_id, at=at)
 
-    @event("DuplicateNoted")
+    class DuplicateNoted(Aggregate.Event):
+        registration_id: UUID
+        at: datetime
+
+    class Reclaimed(Aggregate.Event):
+        registration_id: UUID
+        at: datetime
+
+    @event(DuplicateNoted)
     def _duplicate_noted(self, registration_id: UUID, at: datetime) -> None:
         self.history.append(registration_id)
 
-    @event("Reclaimed")
+    @event(Reclaimed)
     def _reclaimed(self, registration_id: UUID, at: datetime) -> None:
         self.registration_id = registration_id
         if registration_id not in self.history:
@@ -85,7 +94,15 @@ class NumberSequence(Aggregate):
     def create_id(prefix: str, region: str, year: int) -> UUID:
         return uuid5(_NS, f"numbers:{prefix}:{region}:{year}")
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        prefix: str
+        region: str
+        year: int
+
+    class Allocated(Aggregate.Event):
+        sequence: int
+
+    @event(Opened)
     def __init__(self, prefix: str, region: str, year: int) -> None:
         self.prefix = prefix
         self.region = region
@@ -98,7 +115,7 @@ class NumberSequence(Aggregate):
         self._allocated(sequence=self.last + 1)
         return self.last
 
-    @event("Allocated")
+    @event(Allocated)
     def _allocated(self, sequence: int) -> None:
         self.last = sequence
 
@@ -110,7 +127,11 @@ class NumberIndex(Aggregate):
     def create_id(number: str) -> UUID:
         return uuid5(_NS, f"number:{number}")
 
-    @event("Assigned")
+    class Assigned(Aggregate.Created):
+        number: str
+        registration_id: UUID
+
+    @event(Assigned)
     def __init__(self, number: str, registration_id: UUID) -> None:
         self.number = number
         self.registration_id = registration_id
@@ -123,7 +144,13 @@ class IdempotencyRecord(Aggregate):
     def create_id(actor_id: str, key: str) -> UUID:
         return uuid5(_NS, f"idempotency:{actor_id}:{key}")
 
-    @event("Recorded")
+    class Recorded(Aggregate.Created):
+        actor_id: str
+        key: str
+        fingerprint: str
+        result: dict[str, Any]
+
+    @event(Recorded)
     def __init__(self, actor_id: str, key: str, fingerprint: str, result: dict[str, Any]) -> None:
         self.fingerprint = fingerprint
         self.result = result
@@ -136,7 +163,20 @@ class SchemePolicies(Aggregate):
     def create_id(code: str) -> UUID:
         return uuid5(_NS, f"scheme:{code}")
 
-    @event("Published")
+    class Published(Aggregate.Created):
+        """`policy` is the `SchemePolicy` document as published."""
+
+        code: str
+        policy: dict[str, Any]
+        actor_id: str
+        at: datetime
+
+    class Revised(Aggregate.Event):
+        policy: dict[str, Any]
+        actor_id: str
+        at: datetime
+
+    @event(Published)
     def __init__(self, code: str, policy: dict[str, Any], actor_id: str, at: datetime) -> None:
         self.code = code
         self.versions = [policy]
@@ -154,6 +194,6 @@ class SchemePolicies(Aggregate):
             )
         self._revised(policy=policy.as_dict(), actor_id=actor_id, at=at)
 
-    @event("Revised")
+    @event(Revised)
     def _revised(self, policy: dict[str, Any], actor_id: str, at: datetime) -> None:
         self.versions.append(policy)
