@@ -11,9 +11,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
+import psycopg
 import pytest
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
@@ -25,9 +27,6 @@ POSTGRES_DSN = os.environ.get(
 
 def _redacted(dsn: str) -> str:
     """The DSN for a skip message, without a password that would end up in CI logs."""
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
     try:
         parts = conninfo_to_dict(dsn)
     except ProgrammingError:
@@ -39,8 +38,6 @@ def _redacted(dsn: str) -> str:
 
 def _postgres_problem() -> str | None:
     try:
-        import psycopg
-
         with psycopg.connect(POSTGRES_DSN, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # any failure means: skip, and say why
@@ -71,8 +68,6 @@ def postgres_dsn() -> str:
 
 @pytest.fixture
 def postgres_schema(postgres_dsn: str) -> Iterator[str]:
-    import psycopg
-
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
@@ -84,14 +79,16 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
 
 
 def postgres_settings(schema: str, **extra: object) -> Settings:
-    url = urlparse(POSTGRES_DSN)
+    """Settings for the test server's ``schema`` (the DSN parsed by libpq's rules, so a
+    percent-encoded or key=value DSN gives the same parts)."""
+    parts = conninfo_to_dict(POSTGRES_DSN)
     return Settings(
         store="postgres",
-        postgres_host=url.hostname or "127.0.0.1",
-        postgres_port=url.port or 5432,
-        postgres_dbname=(url.path or "/test").lstrip("/"),
-        postgres_user=url.username or "postgres",
-        postgres_password=url.password or "",
+        postgres_host=str(parts.get("host") or "127.0.0.1"),
+        postgres_port=int(parts.get("port") or 5432),
+        postgres_dbname=str(parts.get("dbname") or "test"),
+        postgres_user=str(parts.get("user") or "postgres"),
+        postgres_password=str(parts.get("password") or ""),
         postgres_schema=schema,
         **extra,  # type: ignore[arg-type]
     )

@@ -28,12 +28,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from registry.application.ports import Cursor, Database
 
 MIGRATIONS_TABLE = "schema_migrations"
 
-_FILE = re.compile(r"(?P<version>\d{4})_(?P<name>[a-z0-9_]+?)(?:\.(?P<dialect>sqlite|postgres))?\.sql")
+_FILE = re.compile(
+    r"(?P<version>\d{4})_(?P<name>[a-z0-9_]+?)(?:\.(?P<dialect>sqlite|postgres))?\.sql"
+)
 _DIALECTS = ("sqlite", "postgres")
 _END_OF_STATEMENT = re.compile(r";[ \t]*(?:\n|\Z)")
 
@@ -71,12 +74,15 @@ def split_statements(sql: str) -> list[str]:
     return [part.strip() for part in _END_OF_STATEMENT.split(text) if part.strip()]
 
 
-def available(dialect: str) -> list[Migration]:
-    """This package's migrations for ``dialect``, in order; refuses gaps and clashes."""
+def available(dialect: str, source: Traversable | None = None) -> list[Migration]:
+    """The migrations for ``dialect`` in ``source`` (default: this package), in order.
+
+    Refuses gaps, a version both shared and per-dialect, and a dialect left without one.
+    """
     if dialect not in _DIALECTS:
         raise MigrationError(f"no migrations for dialect {dialect!r}")
     found: dict[int, dict[str | None, tuple[str, str]]] = {}
-    for entry in resources.files(__package__).iterdir():
+    for entry in (source or resources.files(__package__)).iterdir():
         match = _FILE.fullmatch(entry.name)
         if match is None:
             continue
