@@ -15,7 +15,7 @@ from projections import RegistryProjections
 from registry.adapters.event_store.sqlite import create_private_file
 from registry.adapters.evidence_files import EvidenceFiles
 from registry.adapters.holidays import default_calendar
-from registry.adapters.migrations import migrate
+from registry.adapters.migrations import migrate, startup_lock
 from registry.adapters.secrets import SecretFiles
 from registry.adapters.sql import (
     Database,
@@ -74,15 +74,16 @@ def _build(settings: Settings, clock: Clock | None, database: Database | None) -
     secrets = SecretFiles(settings.keys_dir, create_missing=settings.create_missing_secrets)
     hmac_key = bytes.fromhex(settings.pii_hmac_key) if settings.pii_hmac_key else None
     try:
-        migrate(db)
-        vault = PersonalDataVault(db, secrets, hmac_key=hmac_key)
-        return RegistryApp(
-            settings,
-            clock=clock,
-            database=db,
-            vault=vault,
-            evidence_files=EvidenceFiles(settings.evidence_root),
-        )
+        with startup_lock(db):  # two processes opening a new store at once take turns
+            migrate(db)
+            vault = PersonalDataVault(db, secrets, hmac_key=hmac_key)
+            return RegistryApp(
+                settings,
+                clock=clock,
+                database=db,
+                vault=vault,
+                evidence_files=EvidenceFiles(settings.evidence_root),
+            )
     except BaseException:
         db.close()
         raise

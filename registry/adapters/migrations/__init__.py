@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -132,6 +133,28 @@ def migrate(db: Database, migrations: Sequence[Migration] | None = None) -> list
                 ),
             )
     return pending
+
+
+@contextmanager
+def startup_lock(db: Database) -> Iterator[None]:
+    """Hold one process's whole start-up (migrations, then the event store's own tables)
+    while another process sets up the same PostgreSQL schema.
+
+    The library's ``CREATE TABLE IF NOT EXISTS`` for the event table is not safe when two
+    processes run it on an empty schema at once (one fails on a duplicate catalog entry), so
+    the composition root holds this advisory lock around opening the app. SQLite needs
+    none: its file lock already serialises DDL, and holding a transaction here would
+    block the recorder's own connection.
+    """
+    if db.dialect != "postgres":
+        yield
+        return
+    with db.transaction() as cur:
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(?), hashtext(current_schema()))",
+            ("registry.startup",),
+        )
+        yield
 
 
 def applied_versions(db: Database) -> list[tuple[int, str]]:
