@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from domain.workdays import WorkingCalendar
 from projections import RegistryProjections
+from registry.adapters.credential_archive import CredentialArchive
 from registry.adapters.event_store.sqlite import create_private_file
 from registry.adapters.evidence_files import EvidenceFiles
 from registry.adapters.holidays import default_calendar
@@ -21,17 +22,26 @@ from registry.adapters.sql import (
     Database,
     bound_reconnect_backoff,
     check_postgres_reachable,
+    describe_store_failure,
+    is_store_failure,
     open_database,
     raise_if_store_file_error,
 )
+from registry.adapters.users import UserStore
 from registry.adapters.vault import PersonalDataVault
+from registry.application.certificates import CredentialArchive as CredentialArchivePort
 from registry.application.clock import Clock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
+from registry.application.users import Users
 
 __all__ = [
+    "describe_store_failure",
+    "is_store_failure",
     "open_app",
+    "open_credential_archive",
     "open_projections",
+    "open_users",
     "registry_session",
     "reset_store",
     "store_has_registrations",
@@ -97,6 +107,16 @@ def working_calendar(settings: Settings) -> WorkingCalendar:
 def open_projections(app: RegistryApp) -> RegistryProjections:
     """The read models on the application's store (tables are created on first use)."""
     return RegistryProjections(app, calendar=working_calendar(app.settings))
+
+
+def open_users(app: RegistryApp) -> Users:
+    """The API users on the application's store."""
+    return UserStore(app.db)
+
+
+def open_credential_archive(app: RegistryApp) -> CredentialArchivePort:
+    """The archive of issued credentials on the application's store."""
+    return CredentialArchive(app.db)
 
 
 @contextmanager

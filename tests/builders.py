@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import Actor, Role
+from registry.application import Apply, Approve, Endorse, RecordExpertScore, StartReview, Submit
 from registry.application.clock import SimulatedClock
 from registry.application.service import CommandResult, RegistryApp
 from registry.samples import EMPLOYER_ID, id_number, iet_facts, person, sie_facts
@@ -44,15 +45,15 @@ def approved(
     eng = engineer(n)
     if facts is None:
         facts = sie_facts() if scheme == "SIE" else iet_facts()
-    rid: UUID = app.apply(eng, scheme, person(n), facts).registration_id
+    rid: UUID = app.handle(Apply(scheme, person(n), facts), eng).registration_id
     clock.advance(timedelta(hours=1))
-    app.submit(rid, eng)
+    app.handle(Submit(rid), eng)
     clock.advance(timedelta(days=1))
     if scheme == "IET":
-        app.endorse(rid, EMPLOYER)
+        app.handle(Endorse(rid), EMPLOYER)
         clock.advance(timedelta(days=1))
-    app.start_review(rid, REVIEWER)
+    app.handle(StartReview(rid), REVIEWER)
     if scheme == "IET":
-        app.record_expert_score(rid, REVIEWER, 78, "combined")
+        app.handle(RecordExpertScore(rid, 78, "combined"), REVIEWER)
     clock.advance(timedelta(days=2))
-    return app.approve(rid, REVIEWER)
+    return app.handle(Approve(rid), REVIEWER)

@@ -13,6 +13,20 @@ import pytest
 from domain.errors import DomainError, DuplicateApplication, ImmutableField, InvalidTransition
 from domain.registration import Registration
 from domain.status import Status
+from registry.application import (
+    Amend,
+    Apply,
+    Approve,
+    CommandOptions,
+    ErasePersonalData,
+    RecordCe,
+    Reinstate,
+    Revoke,
+    StartReview,
+    Submit,
+    Suspend,
+    Withdraw,
+)
 from registry.application.clock import SimulatedClock
 from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from registry.application.service import RegistryApp
@@ -55,15 +69,15 @@ def test_lifecycle_numbers_and_lookup(app: RegistryApp, clock: SimulatedClock) -
 def test_second_live_application_with_the_same_id_number_is_refused(
     app: RegistryApp, clock: SimulatedClock
 ) -> None:
-    rid = app.apply(engineer(1), "SIE", person(1), sie_facts()).registration_id
+    rid = app.handle(Apply("SIE", person(1), sie_facts()), engineer(1)).registration_id
     before = all_stored_events(app)
     with pytest.raises(DuplicateApplication):
-        app.apply(REGISTRAR, "SIE", person(1, name="李四"), sie_facts())
+        app.handle(Apply("SIE", person(1, name="李四"), sie_facts()), REGISTRAR)
     assert all_stored_events(app) == before
     # Another scheme is a different registration; a withdrawn one frees the slot.
-    app.apply(engineer(1), "IET", person(1), sie_facts())
-    app.withdraw(rid, engineer(1), "changed my mind")
-    again = app.apply(engineer(1), "SIE", person(1), sie_facts())
+    app.handle(Apply("IET", person(1), sie_facts()), engineer(1))
+    app.handle(Withdraw(rid, "changed my mind"), engineer(1))
+    again = app.handle(Apply("SIE", person(1), sie_facts()), engineer(1))
     assert again.registration_id != rid
 
 
@@ -72,26 +86,26 @@ def test_applying_with_someone_elses_id_number_reveals_nothing_and_is_never_appr
 ) -> None:
     """Only the registrar may learn whether an ID number is registered (issue 9, low)."""
     first = approved(app, clock, 1)
-    probe = app.apply(engineer(99), "SIE", person(1, name="李四"), sie_facts())
-    fresh = app.apply(engineer(98), "SIE", person(98), sie_facts())
+    probe = app.handle(Apply("SIE", person(1, name="李四"), sie_facts()), engineer(99))
+    fresh = app.handle(Apply("SIE", person(98), sie_facts()), engineer(98))
     # The prober's answer has the same shape as anyone's: a draft at version 1.
     assert (probe.version, probe.events) == (fresh.version, fresh.events)
-    app.submit(probe.registration_id, engineer(99))
-    app.start_review(probe.registration_id, REVIEWER)
+    app.handle(Submit(probe.registration_id), engineer(99))
+    app.handle(StartReview(probe.registration_id), REVIEWER)
     with pytest.raises(DuplicateApplication):
-        app.approve(probe.registration_id, REVIEWER)
+        app.handle(Approve(probe.registration_id), REVIEWER)
     # Once the first registration is closed, the later application may take its place.
-    app.revoke(first.registration_id, REGISTRAR, "resigned", "left the profession")
-    assert app.approve(probe.registration_id, REVIEWER).number is not None
+    app.handle(Revoke(first.registration_id, "resigned", "left the profession"), REGISTRAR)
+    assert app.handle(Approve(probe.registration_id), REVIEWER).number is not None
 
 
 def test_concurrent_approvals_cannot_both_succeed(
     settings: Settings, clock: SimulatedClock
 ) -> None:
     setup = open_app(settings, clock=clock)
-    rid = setup.apply(engineer(1), "SIE", person(1), sie_facts()).registration_id
-    setup.submit(rid, engineer(1))
-    setup.start_review(rid, REVIEWER)
+    rid = setup.handle(Apply("SIE", person(1), sie_facts()), engineer(1)).registration_id
+    setup.handle(Submit(rid), engineer(1))
+    setup.handle(StartReview(rid), REVIEWER)
     apps = [open_app(settings, clock=clock) for _ in range(2)]
     loaded = [a.get(rid) for a in apps]  # both read the same, soon stale, state
     barrier = threading.Barrier(2)
@@ -101,7 +115,7 @@ def test_concurrent_approvals_cannot_both_succeed(
         a.get = lambda _id: reg  # type: ignore[method-assign]  # force the stale read
         barrier.wait()
         try:
-            outcomes.append(a.approve(rid, REVIEWER))
+            outcomes.append(a.handle(Approve(rid), REVIEWER))
         except DomainError as exc:
             outcomes.append(exc)
 
@@ -136,29 +150,39 @@ def test_expected_version_guards_against_stale_decisions(
 ) -> None:
     rid = approved(app, clock, 1).registration_id
     version = app.get(rid).version
-    app.suspend(rid, REGISTRAR, "complaint", "举报")
+    app.handle(Suspend(rid, "complaint", "举报"), REGISTRAR)
     with pytest.raises(ConcurrencyConflict):
-        app.reinstate(rid, REGISTRAR, "cleared", expected_version=version)
+        app.handle(Reinstate(rid, "cleared"), REGISTRAR, CommandOptions(expected_version=version))
 
 
 def test_a_retried_command_with_the_same_idempotency_key_applies_once(
     app: RegistryApp, clock: SimulatedClock
 ) -> None:
     rid = approved(app, clock, 1).registration_id
-    first = app.record_ce(rid, engineer(1), 12, "CCF", idempotency_key="ce-2024-1")
+    first = app.handle(
+        RecordCe(rid, 12, "CCF"), engineer(1), CommandOptions(idempotency_key="ce-2024-1")
+    )
     count = len(all_stored_events(app))
-    again = app.record_ce(rid, engineer(1), 12, "CCF", idempotency_key="ce-2024-1")
+    again = app.handle(
+        RecordCe(rid, 12, "CCF"), engineer(1), CommandOptions(idempotency_key="ce-2024-1")
+    )
     assert again.replayed and again.version == first.version
     assert len(all_stored_events(app)) == count
     with pytest.raises(IdempotencyKeyReused):
-        app.record_ce(rid, engineer(1), 40, "CCF", idempotency_key="ce-2024-1")
+        app.handle(
+            RecordCe(rid, 40, "CCF"), engineer(1), CommandOptions(idempotency_key="ce-2024-1")
+        )
     reg = app.get(rid)
     assert len(reg.ce_records) == 1
 
 
 def test_idempotent_apply_returns_the_same_registration(app: RegistryApp) -> None:
-    a = app.apply(engineer(1), "SIE", person(1), sie_facts(), idempotency_key="k1")
-    b = app.apply(engineer(1), "SIE", person(1), sie_facts(), idempotency_key="k1")
+    a = app.handle(
+        Apply("SIE", person(1), sie_facts()), engineer(1), CommandOptions(idempotency_key="k1")
+    )
+    b = app.handle(
+        Apply("SIE", person(1), sie_facts()), engineer(1), CommandOptions(idempotency_key="k1")
+    )
     assert a.registration_id == b.registration_id and b.replayed
 
 
@@ -166,11 +190,11 @@ def test_refused_commands_write_nothing(app: RegistryApp, clock: SimulatedClock)
     rid = approved(app, clock, 1).registration_id
     before = all_stored_events(app)
     for attempt in (
-        lambda: app.approve(rid, REVIEWER),
-        lambda: app.submit(rid, engineer(1)),
-        lambda: app.amend(rid, engineer(1), {}, personal=person(2)),
-        lambda: app.revoke(rid, REGISTRAR, "bogus"),
-        lambda: app.record_ce(rid, engineer(2), 10, "x"),
+        lambda: app.handle(Approve(rid), REVIEWER),
+        lambda: app.handle(Submit(rid), engineer(1)),
+        lambda: app.handle(Amend(rid, {}, personal=person(2)), engineer(1)),
+        lambda: app.handle(Revoke(rid, "bogus"), REGISTRAR),
+        lambda: app.handle(RecordCe(rid, 10, "x"), engineer(2)),
     ):
         with pytest.raises(DomainError):
             attempt()
@@ -180,8 +204,8 @@ def test_refused_commands_write_nothing(app: RegistryApp, clock: SimulatedClock)
 def test_the_id_number_is_immutable(app: RegistryApp, clock: SimulatedClock) -> None:
     rid = approved(app, clock, 1).registration_id
     with pytest.raises(ImmutableField):
-        app.amend(rid, engineer(1), {}, personal=person(2))
-    app.amend(rid, engineer(1), {}, personal=person(1, name="张小山"))
+        app.handle(Amend(rid, {}, personal=person(2)), engineer(1))
+    app.handle(Amend(rid, {}, personal=person(1, name="张小山")), engineer(1))
     data = app.personal_data(app.get(rid))
     assert data is not None and data.masked_name == "张*山"
 
@@ -222,9 +246,11 @@ def test_no_plaintext_id_number_anywhere(
     caplog.set_level(logging.DEBUG)
     people = [person(n) for n in range(1, 6)]
     results = [approved(app, clock, n) for n in range(1, 6)]
-    app.amend(results[0].registration_id, engineer(1), {"skills": "更新"}, personal=people[0])
+    app.handle(
+        Amend(results[0].registration_id, {"skills": "更新"}, personal=people[0]), engineer(1)
+    )
     with pytest.raises(DuplicateApplication) as refused:
-        app.apply(REGISTRAR, "SIE", people[1], sie_facts())
+        app.handle(Apply("SIE", people[1], sie_facts()), REGISTRAR)
     outputs = [json.dumps([r.as_dict() for r in results]), str(refused.value), caplog.text]
     outputs += [repr(p) for p in people]
     stored = _every_stored_byte(app, settings)
@@ -243,13 +269,13 @@ def test_destroying_the_key_erases_personal_data_without_touching_the_log(
     approved(app, clock, 2)
     assert app.personal_data(app.get(rid)) is not None
     log_before = all_stored_events(app)
-    app.erase_personal_data(rid, REGISTRAR)
+    app.handle(ErasePersonalData(rid), REGISTRAR)
     log_after = all_stored_events(app)
     assert log_after[: len(log_before)] == log_before  # only appended
     reg = app.get(rid)
     assert reg.personal_data_erased and app.personal_data(reg) is None
     with pytest.raises(DomainError):
-        app.amend(rid, engineer(1), {}, personal=person(1))
+        app.handle(Amend(rid, {}, personal=person(1)), engineer(1))
     other = app.get(next(i for i in app.registration_ids() if i != rid))
     assert app.personal_data(other) is not None
 
@@ -281,7 +307,7 @@ def test_policy_changes_are_versioned_events(app: RegistryApp) -> None:
 
 def test_old_event_versions_are_upcast(app: RegistryApp, clock: SimulatedClock) -> None:
     rid = approved(app, clock, 1).registration_id
-    app.record_ce(rid, engineer(1), 8, "CCF", "Kubernetes")
+    app.handle(RecordCe(rid, 8, "CCF", "Kubernetes"), engineer(1))
     stored = next(
         n
         for n in app.recorder.select_notifications(1, 1000)

@@ -21,6 +21,7 @@ from domain.errors import DuplicateApplication
 from domain.personal import PersonalData
 from projections import RegistryProjections
 from registry.adapters.secrets import Secret, SecretFiles
+from registry.application import Apply
 from registry.application.settings import Settings
 from registry.bootstrap import open_app
 from registry.demo import generate_people
@@ -113,6 +114,6 @@ def test_first_release_store_answers_as_it_did(
         demo = by_hmac[app.vault.id_hmac_of(reg.subject_id) or ""]
         person = PersonalData(demo.name, demo.id_number, demo.phone, demo.email, demo.address)
         with pytest.raises(DuplicateApplication):
-            app.apply(REGISTRAR, row["scheme"], person, sie_facts())
+            app.handle(Apply(row["scheme"], person, sie_facts()), REGISTRAR)
     finally:
         app.close()

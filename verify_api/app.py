@@ -17,11 +17,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from domain.evidence import MAX_EVIDENCE_BYTES
-from registry.adapters.users import UserStore
-from registry.application.clock import Clock
-from registry.application.service import RegistryApp
-from registry.application.settings import Settings
-from registry.bootstrap import open_app, open_projections
+from registry.application import Clock, RegistryApp, Settings
+from registry.bootstrap import open_app, open_credential_archive, open_projections, open_users
 from registry.credentials import KeyStore
 from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
 from verify_api.evidence import EvidenceReceiver
@@ -35,7 +32,7 @@ from verify_api.middleware import (
 )
 from verify_api.ratelimit import RateLimiter
 from verify_api.routers import audit, bulk, pages, public, reads, registry
-from verify_api.services import CredentialArchive, Services
+from verify_api.services import Services
 
 log = logging.getLogger("verify_api")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -101,9 +98,9 @@ def create_app(
         settings=settings,
         registry=registry_app,
         projections=open_projections(registry_app),
-        users=UserStore(registry_app.db),
+        users=open_users(registry_app),
         keys=KeyStore(settings.keys_dir),
-        archive=CredentialArchive(registry_app.db),
+        archive=open_credential_archive(registry_app),
         evidence=EvidenceReceiver(),
         limiter=RateLimiter(
             rate_limit_per_minute

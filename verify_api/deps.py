@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.actors import Actor
-from registry.adapters.users import ApiUser
+from registry.application import ApiUser, CommandOptions
 from verify_api.errors import ApiError
 from verify_api.middleware import RATE_LIMITED_STATE
 from verify_api.roles import ROLE_MATRIX
@@ -140,3 +140,13 @@ def parse_if_match(
 
 
 ExpectedVersion = Annotated[int | None, Depends(parse_if_match)]
+
+
+def command_options(
+    idempotency_key: IdempotencyKey = None, expected_version: ExpectedVersion = None
+) -> CommandOptions:
+    """The `Idempotency-Key` and `If-Match` headers as the application's `CommandOptions`."""
+    return CommandOptions(idempotency_key, expected_version)
+
+
+Options = Annotated[CommandOptions, Depends(command_options)]

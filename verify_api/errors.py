@@ -25,10 +25,14 @@ from domain.errors import (
     Ineligible,
     NotPermitted,
 )
-from registry.adapters.event_store import EventAuthenticationError
-from registry.adapters.secrets import MissingSecret
-from registry.adapters.sql import describe_store_failure, is_store_failure
-from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from registry.application import (
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    NotFound,
+    SecretUnavailable,
+    StoreIntegrityError,
+)
+from registry.bootstrap import describe_store_failure, is_store_failure
 from verify_api.verification import StatusUnavailable
 
 log = logging.getLogger("verify_api")
@@ -219,8 +223,8 @@ def install_error_handlers(app: FastAPI) -> None:
     for kind in _store_exception_types():
         app.add_exception_handler(kind, _maybe_store)
 
-    @app.exception_handler(EventAuthenticationError)
-    async def _integrity(request: Request, exc: EventAuthenticationError) -> JSONResponse:
+    @app.exception_handler(StoreIntegrityError)
+    async def _integrity(request: Request, exc: StoreIntegrityError) -> JSONResponse:
         # Somebody wrote to the event log behind the registry's back: refuse to answer from
         # it (never apply a forged event) and shout, without the event's contents.
         log.critical(
@@ -236,8 +240,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Cache-Control": "no-store"},
         )
 
-    @app.exception_handler(MissingSecret)
-    async def _secrets(request: Request, exc: MissingSecret) -> JSONResponse:
+    @app.exception_handler(SecretUnavailable)
+    async def _secrets(request: Request, exc: SecretUnavailable) -> JSONResponse:
         log.critical("secret key unavailable on %s %s: %s", request.method, request.url.path, exc)
         return error_response(
             503,

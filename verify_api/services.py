@@ -5,15 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from projections import RegistryProjections
-from registry.adapters.users import UserStore
-from registry.application.clock import Clock
-from registry.application.ports import Database
-from registry.application.service import RegistryApp
-from registry.application.settings import Settings
+from registry.application import Clock, CredentialArchive, RegistryApp, Settings, Users
 from registry.credentials import KeyStore, KeyStoreError, TrustStore
 from verify_api.evidence import EvidenceReceiver
 from verify_api.ratelimit import RateLimiter
@@ -22,47 +18,12 @@ from verify_api.verification import LiveStatus, StatusUnavailable, public_status
 TRUST_LIST_VALIDITY = timedelta(days=7)
 
 
-class CredentialArchive:
-    """Issued credential strings by serial, so holders can download their QR/PDF again.
-
-    A credential holds only public facts (masked name, number, scheme), so it is kept in
-    clear; the first write for a serial wins, which makes retried issues idempotent.
-    """
-
-    def __init__(self, db: Database) -> None:
-        self.db = db  # its api_issued_credentials table comes from migration 0003
-
-    def put_if_absent(
-        self, serial: str, registration_id: str, credential: str, issued_at: datetime
-    ) -> str:
-        with self.db.transaction() as cur:
-            cur.execute("SELECT credential FROM api_issued_credentials WHERE serial = ?", (serial,))
-            row = cur.fetchone()
-            if row is not None:
-                return str(row[0])
-            cur.execute(
-                "INSERT INTO api_issued_credentials (serial, registration_id, credential,"
-                " issued_at) VALUES (?, ?, ?, ?)",
-                (serial, registration_id, credential, issued_at.isoformat()),
-            )
-        return credential
-
-    def get(self, serial: str) -> str | None:
-        rows = self.db.query(
-            "SELECT credential FROM api_issued_credentials WHERE serial = ?", (serial,)
-        )
-        return str(rows[0][0]) if rows else None
-
-    def delete(self, serial: str) -> None:
-        self.db.execute("DELETE FROM api_issued_credentials WHERE serial = ?", (serial,))
-
-
 @dataclass
 class Services:
     settings: Settings
     registry: RegistryApp
     projections: RegistryProjections
-    users: UserStore
+    users: Users
     keys: KeyStore
     archive: CredentialArchive
     evidence: EvidenceReceiver

@@ -21,8 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from registry.adapters.event_store import EventAuthenticationError
-from registry.application.settings import Settings
+from registry.application import Settings, StoreIntegrityError
 from registry.audit.checkpoints import Checkpoint, Checkpointer, CheckpointError
 from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.merkle import verify_consistency, verify_inclusion
@@ -82,7 +81,7 @@ def integrity_guard(out: Output) -> Iterator[None]:
         yield
     except UnauthenticatedEventsError as exc:
         out.fail("audit.unauthenticated_events", str(exc), 1)
-    except EventAuthenticationError as exc:
+    except StoreIntegrityError as exc:
         out.fail("store.integrity", str(exc), 1)
     except AuditLogError as exc:
         out.fail("audit.log_mismatch", str(exc), 1)

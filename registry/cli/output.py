@@ -24,10 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import DomainError, InvalidEvidence, InvalidInput
-from registry.adapters.event_store import EventAuthenticationError
-from registry.adapters.secrets import MissingSecret
-from registry.adapters.sql import describe_store_failure, is_store_failure
-from registry.application.errors import NotFound
+from registry.application import NotFound, SecretUnavailable, StoreIntegrityError
+from registry.bootstrap import describe_store_failure, is_store_failure
 
 EXIT_REFUSED = 1
 EXIT_INPUT = 2
@@ -161,9 +159,9 @@ class Output:
             raise
         except CliInputError as exc:
             self.fail(exc.code, exc.message, EXIT_INPUT)
-        except EventAuthenticationError as exc:
+        except StoreIntegrityError as exc:
             self.fail("store.integrity", str(exc), EXIT_REFUSED)
-        except MissingSecret as exc:
+        except SecretUnavailable as exc:
             self.fail(exc.code, str(exc), EXIT_REFUSED)
         except DomainError as exc:
             message = exc.message

@@ -17,6 +17,9 @@ import typer
 from typer import _click as click  # typer vendors click: its commands are these types
 from typer.core import TyperGroup
 
+from registry.bootstrap import is_store_failure
+from registry.cli.output import report_store_failure
+
 PLUGIN_GROUP = "registry.cli"
 
 
@@ -45,13 +48,9 @@ class RegistryGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            from registry.adapters.sql import is_store_failure
-
             # typer/click exits (e.g. one already reporting the failure) pass through
             if type(exc).__module__.startswith(("typer", "click")) or not is_store_failure(exc):
                 raise
-            from registry.cli.output import report_store_failure
-
             report_store_failure(exc, "--json" in args)
 
 
@@ -82,7 +81,13 @@ app = typer.Typer(
 _COMMAND_MODULES = [
     "registry.cli.keys",
     "registry.cli.verify",
-    "registry.cli.core",
+    "registry.cli.setup",
+    "registry.cli.applicant",
+    "registry.cli.employer",
+    "registry.cli.review",
+    "registry.cli.registrar",
+    "registry.cli.queries",
+    "registry.cli.projections",
     "registry.cli.users",
     "registry.cli.serve",
     "registry.cli.audit",

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from domain.errors import DomainError
-from registry.adapters.users import ASSIGNABLE_ROLES, UserStore
-from registry.application.settings import Settings
-from registry.bootstrap import registry_session
+from registry.application import ASSIGNABLE_ROLES, Settings
+from registry.bootstrap import open_users, registry_session
 from registry.cli.root import app
 
 users_app = typer.Typer(help="API users and bearer tokens (stored as SHA-256 hashes).")
@@ -36,7 +35,7 @@ def create(
     """Create a user and print its token once; only its hash is kept."""
     with registry_session(Settings.load()) as registry:
         try:
-            user, token = UserStore(registry.db).create(name, role, actor_id=actor_id)
+            user, token = open_users(registry).create(name, role, actor_id=actor_id)
         except DomainError as exc:
             typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
             raise typer.Exit(2) from None
@@ -63,7 +62,7 @@ def list_users(
 ) -> None:
     """List users (never tokens)."""
     with registry_session(Settings.load()) as registry:
-        users = UserStore(registry.db).list()
+        users = open_users(registry).list()
     rows = [
         {
             "name": u.name,
@@ -87,7 +86,7 @@ def revoke(name: Annotated[str, typer.Argument(help="User to revoke.")]) -> None
     """Revoke a user's token at once (the record stays for the audit trail)."""
     with registry_session(Settings.load()) as registry:
         try:
-            user = UserStore(registry.db).revoke(name)
+            user = open_users(registry).revoke(name)
         except DomainError as exc:
             typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
             raise typer.Exit(2) from None

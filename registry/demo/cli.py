@@ -21,7 +21,7 @@ from registry.bootstrap import (
     reset_store,
     store_has_registrations,
 )
-from registry.cli.core import parse_date
+from registry.cli.common import parse_date
 from registry.cli.output import Output, table
 from registry.cli.progress import progress_bar
 from registry.cli.serve import run_server

@@ -18,6 +18,7 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.registration import Registration
 from domain.status import Status
+from registry.application import RecordAnnualAssessment
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.demo.cast import DemoEngineer, plan_cast
@@ -179,7 +180,7 @@ class Scheduler:
                     if fail
                     else "年度考核合格"
                 )
-                self.app.record_annual_assessment(rid, REGISTRAR, year, not fail, note)
+                self.app.handle(RecordAnnualAssessment(rid, year, not fail, note), REGISTRAR)
 
     # ----------------------------------------------------------------- timeline
 

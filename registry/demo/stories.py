@@ -13,6 +13,28 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.errors import DomainError
 from domain.status import Status
+from registry.application import (
+    Amend,
+    Apply,
+    Approve,
+    Decline,
+    Endorse,
+    ErasePersonalData,
+    LiftDishonesty,
+    ListAsDishonest,
+    ProvideSupplement,
+    RecordCe,
+    RecordExpertScore,
+    Reinstate,
+    Reject,
+    RequestFurtherVerification,
+    ReturnForSupplement,
+    Revoke,
+    StartReview,
+    Submit,
+    Suspend,
+    Withdraw,
+)
 from registry.demo.cast import DemoEngineer, DemoPerson
 from registry.demo.facts import application_facts
 from registry.demo.reference import CE_PROVIDERS, EMPLOYERS
@@ -25,7 +47,7 @@ class DemoRun(Scheduler):
     # ---------------------------------------------------------------- helpers
 
     def _apply(self, e: DemoEngineer, scheme: str, facts: dict[str, Any]) -> UUID:
-        result = self.app.apply(e.actor, scheme, e.person.personal_data(), facts)
+        result = self.app.handle(Apply(scheme, e.person.personal_data(), facts), e.actor)
         e.registrations.append(result.registration_id)
         self._schemes[result.registration_id] = scheme
         return result.registration_id
@@ -33,19 +55,21 @@ class DemoRun(Scheduler):
     def _to_review(self, e: DemoEngineer, c: Cursor) -> Iterator[float]:
         """Submit → (employer endorsement for IET) → review started."""
         yield c.later(0.1, 4, office_hours=False)
-        self.app.submit(e.rid, e.actor)
+        self.app.handle(Submit(e.rid), e.actor)
         if self._schemes[e.rid] == "IET":
             yield c.later(1, 6)
-            self.app.endorse(e.rid, Actor(e.employer.id, Role.EMPLOYER), note="在职情况属实")
+            self.app.handle(
+                Endorse(e.rid, note="在职情况属实"), Actor(e.employer.id, Role.EMPLOYER)
+            )
         yield c.later(0.5, 5)
-        self.app.start_review(e.rid, REVIEWER)
+        self.app.handle(StartReview(e.rid), REVIEWER)
 
     def _approve(self, e: DemoEngineer, c: Cursor) -> Iterator[float]:
         if self._schemes[e.rid] == "IET":
             yield c.later(2, 10)
-            self.app.record_expert_score(e.rid, EXPERT, e.rng.randrange(64, 96), "combined")
+            self.app.handle(RecordExpertScore(e.rid, e.rng.randrange(64, 96), "combined"), EXPERT)
         yield c.later(0.5, 4)
-        self.app.approve(e.rid, REGISTRAR if self._schemes[e.rid] == "IET" else REVIEWER)
+        self.app.handle(Approve(e.rid), REGISTRAR if self._schemes[e.rid] == "IET" else REVIEWER)
 
     def _log_ce(self, e: DemoEngineer, hours: float) -> bool:
         reg = self._get(e.rid)
@@ -55,7 +79,7 @@ class DemoRun(Scheduler):
         if reg.status_at(now) is Status.EXPIRED:
             return False
         provider, course = e.rng.choice(CE_PROVIDERS)
-        self.app.record_ce(e.rid, e.actor, hours, provider, course)
+        self.app.handle(RecordCe(e.rid, hours, provider, course), e.actor)
         return True
 
     def _ce_until(
@@ -94,7 +118,7 @@ class DemoRun(Scheduler):
         yield c.day
         self._apply(e, "SIE", application_facts(e, self.clock.now().date(), scheme="SIE"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.submit(e.rid, e.actor)
+        self.app.handle(Submit(e.rid), e.actor)
 
     def _sie_under_review(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -110,8 +134,11 @@ class DemoRun(Scheduler):
         )
         yield from self._to_review(e, c)
         yield c.later(1, 4)
-        self.app.return_for_supplement(
-            e.rid, REVIEWER, ["skills.vague"], "技能描述过于笼统，请补充具体的实施技能与工具"
+        self.app.handle(
+            ReturnForSupplement(
+                e.rid, ["skills.vague"], "技能描述过于笼统，请补充具体的实施技能与工具"
+            ),
+            REVIEWER,
         )
 
     def _sie_returned_supplemented(self, e: DemoEngineer) -> Story:
@@ -125,12 +152,16 @@ class DemoRun(Scheduler):
         codes = ["project.no_implementation"]
         if e.rng.random() < 0.4:
             codes.append("skills.vague")
-        self.app.return_for_supplement(
-            e.rid, REVIEWER, codes, "项目经历未体现实施环节，请补充部署、迁移、上线等实施工作"
+        self.app.handle(
+            ReturnForSupplement(
+                e.rid, codes, "项目经历未体现实施环节，请补充部署、迁移、上线等实施工作"
+            ),
+            REVIEWER,
         )
         yield c.later(2, 12, office_hours=False)
-        self.app.provide_supplement(
-            e.rid, e.actor, application_facts(e, self.clock.now().date(), scheme="SIE")
+        self.app.handle(
+            ProvideSupplement(e.rid, application_facts(e, self.clock.now().date(), scheme="SIE")),
+            e.actor,
         )
         yield from self._approve(e, c)
         yield from self._ce_until(e, c, self.span)
@@ -145,7 +176,7 @@ class DemoRun(Scheduler):
         )
         yield c.later(1, 6, office_hours=False)
         fixed = application_facts(e, self.clock.now().date(), scheme="SIE")
-        self.app.amend(e.rid, e.actor, {"projects": fixed["projects"]})
+        self.app.handle(Amend(e.rid, {"projects": fixed["projects"]}), e.actor)
         yield from self._to_review(e, c)
         yield from self._approve(e, c)
         yield from self._ce_until(e, c, self.span)
@@ -156,7 +187,7 @@ class DemoRun(Scheduler):
         self._apply(e, "SIE", application_facts(e, self.clock.now().date(), scheme="SIE"))
         yield from self._to_review(e, c)
         yield c.later(1, 3)
-        self.app.request_further_verification(e.rid, REVIEWER, "学历信息待学信网核验")
+        self.app.handle(RequestFurtherVerification(e.rid, "学历信息待学信网核验"), REVIEWER)
 
     def _sie_fv_approved(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -164,9 +195,9 @@ class DemoRun(Scheduler):
         self._apply(e, "SIE", application_facts(e, self.clock.now().date(), scheme="SIE"))
         yield from self._to_review(e, c)
         yield c.later(1, 4)
-        self.app.request_further_verification(e.rid, REVIEWER, "项目证明材料需向原单位核实")
+        self.app.handle(RequestFurtherVerification(e.rid, "项目证明材料需向原单位核实"), REVIEWER)
         yield c.later(5, 18)
-        self.app.approve(e.rid, REVIEWER)
+        self.app.handle(Approve(e.rid), REVIEWER)
         yield from self._ce_until(e, c, self.span)
 
     def _sie_rejected(self, e: DemoEngineer) -> Story:
@@ -175,7 +206,7 @@ class DemoRun(Scheduler):
         self._apply(e, "SIE", application_facts(e, self.clock.now().date(), scheme="SIE"))
         yield from self._to_review(e, c)
         yield c.later(2, 7)
-        self.app.reject(e.rid, REVIEWER, "项目经历与证明材料不符，且无法补正")
+        self.app.handle(Reject(e.rid, "项目经历与证明材料不符，且无法补正"), REVIEWER)
 
     def _sie_dishonesty_listed(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -183,11 +214,11 @@ class DemoRun(Scheduler):
         self._apply(e, "SIE", application_facts(e, self.clock.now().date(), scheme="SIE"))
         yield from self._to_review(e, c)
         yield c.later(1, 4)
-        self.app.request_further_verification(e.rid, REVIEWER, "学历证书编号在学信网查无此证")
+        self.app.handle(RequestFurtherVerification(e.rid, "学历证书编号在学信网查无此证"), REVIEWER)
         yield c.later(5, 15)
-        self.app.reject(e.rid, REVIEWER, "提交伪造的学历证书")
+        self.app.handle(Reject(e.rid, "提交伪造的学历证书"), REVIEWER)
         yield c.later(1, 5)
-        self.app.list_as_dishonest(e.rid, REGISTRAR, "申请材料中使用伪造学历证书（失信）")
+        self.app.handle(ListAsDishonest(e.rid, "申请材料中使用伪造学历证书（失信）"), REGISTRAR)
 
     def _sie_withdrawn(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -196,7 +227,7 @@ class DemoRun(Scheduler):
         if e.rng.random() < 0.5:
             yield from self._to_review(e, c)
         yield c.later(1, 10, office_hours=False)
-        self.app.withdraw(e.rid, e.actor, "个人原因撤回申请")
+        self.app.handle(Withdraw(e.rid, "个人原因撤回申请"), e.actor)
 
     def _sie_student(self, e: DemoEngineer) -> Story:
         yield from self._approved_life(e, "SIE", student=True)
@@ -217,7 +248,7 @@ class DemoRun(Scheduler):
         assert reg.valid_until is not None
         c = self._cursor(self._day_of(reg.valid_until) + e.rng.uniform(20, 90), e)
         yield c.later(0, 1)
-        self.app.reinstate(e.rid, REGISTRAR, "补修继续教育学时后申请恢复登记")
+        self.app.handle(Reinstate(e.rid, "补修继续教育学时后申请恢复登记"), REGISTRAR)
         yield c.later(1, 10, office_hours=False)
         self._log_ce(e, 32)
         yield from self._ce_until(e, c, self.span)
@@ -229,11 +260,11 @@ class DemoRun(Scheduler):
         yield from self._ce_until(e, c, suspend_on)
         yield c.at_office(suspend_on)
         code = "investigation" if reinstate else "complaint"
-        self.app.suspend(e.rid, REGISTRAR, code, "收到项目业主投诉，暂停执业待调查")
+        self.app.handle(Suspend(e.rid, code, "收到项目业主投诉，暂停执业待调查"), REGISTRAR)
         if not reinstate:
             return
         yield c.later(20, 70)
-        self.app.reinstate(e.rid, REGISTRAR, "调查结束，投诉不成立，恢复执业")
+        self.app.handle(Reinstate(e.rid, "调查结束，投诉不成立，恢复执业"), REGISTRAR)
         yield from self._ce_until(e, c, self.span)
 
     def _sie_manual_suspension(self, e: DemoEngineer) -> Story:
@@ -250,10 +281,10 @@ class DemoRun(Scheduler):
         revoke_on = c.day + e.rng.uniform(60, 420)
         yield from self._ce_until(e, c, revoke_on)
         yield c.at_office(revoke_on)
-        self.app.revoke(e.rid, REGISTRAR, code, reason)
+        self.app.handle(Revoke(e.rid, code, reason), REGISTRAR)
         if lift:
             yield c.later(200, 400)
-            self.app.lift_dishonesty(e.rid, REGISTRAR, "失信惩戒期满，完成信用修复")
+            self.app.handle(LiftDishonesty(e.rid, "失信惩戒期满，完成信用修复"), REGISTRAR)
 
     def _sie_revoked_fraud(self, e: DemoEngineer) -> Story:
         return self._revoked(e, "SIE", "fraud", "经核查，申请时提交的项目验收报告系伪造")
@@ -271,14 +302,16 @@ class DemoRun(Scheduler):
         reg = self._get(e.rid)
         if reg.status is not Status.ACTIVE:
             return
-        self.app.amend(
-            e.rid,
+        self.app.handle(
+            Amend(
+                e.rid,
+                {"employer": new_employer.as_facts("高级实施顾问，负责大型客户项目的实施交付")},
+            ),
             e.actor,
-            {"employer": new_employer.as_facts("高级实施顾问，负责大型客户项目的实施交付")},
         )
         e.employer = new_employer
         yield c.later(2, 9)
-        self.app.approve(e.rid, REGISTRAR if scheme == "IET" else REVIEWER)
+        self.app.handle(Approve(e.rid), REGISTRAR if scheme == "IET" else REVIEWER)
         yield from self._ce_until(e, c, self.span)
 
     def _sie_amend_employer(self, e: DemoEngineer) -> Story:
@@ -297,7 +330,7 @@ class DemoRun(Scheduler):
             e.person.birth,
             e.person.male,
         )
-        self.app.amend(e.rid, e.actor, {}, moved.personal_data())
+        self.app.handle(Amend(e.rid, {}, moved.personal_data()), e.actor)
         yield from self._ce_until(e, c, self.span)
 
     def _sie_erased(self, e: DemoEngineer) -> Story:
@@ -306,7 +339,7 @@ class DemoRun(Scheduler):
         erase_on = c.day + e.rng.uniform(200, 400)
         yield from self._ce_until(e, c, erase_on)
         yield c.at_office(erase_on)
-        self.app.erase_personal_data(e.rid, REGISTRAR)
+        self.app.handle(ErasePersonalData(e.rid), REGISTRAR)
 
     def _sie_title_to_iet(self, e: DemoEngineer) -> Story:
         yield from self._approved_life(e, "SIE")
@@ -331,32 +364,31 @@ class DemoRun(Scheduler):
         yield c.day
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.submit(e.rid, e.actor)
+        self.app.handle(Submit(e.rid), e.actor)
 
     def _iet_endorsed(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
         yield c.day
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.submit(e.rid, e.actor)
+        self.app.handle(Submit(e.rid), e.actor)
         yield c.later(0.5, 3)
-        self.app.endorse(e.rid, Actor(e.employer.id, Role.EMPLOYER), note="同意申报")
+        self.app.handle(Endorse(e.rid, note="同意申报"), Actor(e.employer.id, Role.EMPLOYER))
 
     def _iet_declined(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
         yield c.day
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.submit(e.rid, e.actor)
+        self.app.handle(Submit(e.rid), e.actor)
         yield c.later(1, 5)
-        self.app.decline(
-            e.rid,
+        self.app.handle(
+            Decline(e.rid, "申报的项目业绩与本单位记录不符，单位不予确认"),
             Actor(e.employer.id, Role.EMPLOYER),
-            "申报的项目业绩与本单位记录不符，单位不予确认",
         )
         if e.index % 2:
             yield c.later(3, 20, office_hours=False)
-            self.app.withdraw(e.rid, e.actor, "单位未通过初审，撤回申请")
+            self.app.handle(Withdraw(e.rid, "单位未通过初审，撤回申请"), e.actor)
 
     def _iet_under_review(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -365,7 +397,7 @@ class DemoRun(Scheduler):
         yield from self._to_review(e, c)
         if e.rng.random() < 0.5:
             yield c.later(1, 3)
-            self.app.record_expert_score(e.rid, EXPERT, e.rng.randrange(55, 90), "defence")
+            self.app.handle(RecordExpertScore(e.rid, e.rng.randrange(55, 90), "defence"), EXPERT)
 
     def _iet_returned_supplemented(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -373,11 +405,12 @@ class DemoRun(Scheduler):
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield from self._to_review(e, c)
         yield c.later(1, 5)
-        self.app.return_for_supplement(
-            e.rid, REVIEWER, ["evidence.missing"], "缺少近五年业绩成果的证明材料"
+        self.app.handle(
+            ReturnForSupplement(e.rid, ["evidence.missing"], "缺少近五年业绩成果的证明材料"),
+            REVIEWER,
         )
         yield c.later(3, 15, office_hours=False)
-        self.app.provide_supplement(e.rid, e.actor)
+        self.app.handle(ProvideSupplement(e.rid), e.actor)
         yield from self._approve(e, c)
         yield from self._ce_until(e, c, self.span)
 
@@ -387,7 +420,7 @@ class DemoRun(Scheduler):
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield from self._to_review(e, c)
         yield c.later(1, 4)
-        self.app.request_further_verification(e.rid, REVIEWER, "继续教育学时需向培训机构核实")
+        self.app.handle(RequestFurtherVerification(e.rid, "继续教育学时需向培训机构核实"), REVIEWER)
         yield from self._approve(e, c)
         yield from self._ce_until(e, c, self.span)
 
@@ -398,13 +431,13 @@ class DemoRun(Scheduler):
         yield from self._to_review(e, c)
         yield c.later(2, 10)
         score = e.rng.randrange(35, 59)
-        self.app.record_expert_score(e.rid, EXPERT, score, "practical_test")
+        self.app.handle(RecordExpertScore(e.rid, score, "practical_test"), EXPERT)
         yield c.later(0.5, 3)
         try:  # the registrar tries to approve anyway: refused, nothing written
-            self.app.approve(e.rid, REGISTRAR)
+            self.app.handle(Approve(e.rid), REGISTRAR)
         except DomainError as refusal:
             self.refusals[f"approve:{refusal.code}"] += 1
-        self.app.reject(e.rid, REGISTRAR, f"专家评审得分 {score}，低于合格线 60 分")
+        self.app.handle(Reject(e.rid, f"专家评审得分 {score}，低于合格线 60 分"), REGISTRAR)
 
     def _iet_withdrawn(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -412,7 +445,7 @@ class DemoRun(Scheduler):
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield from self._to_review(e, c)
         yield c.later(1, 10, office_hours=False)
-        self.app.withdraw(e.rid, e.actor, "工作调动，暂不申报")
+        self.app.handle(Withdraw(e.rid, "工作调动，暂不申报"), e.actor)
 
     def _iet_active(self, e: DemoEngineer) -> Story:
         yield from self._approved_life(e, "IET")

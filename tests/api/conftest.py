@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from domain.actors import Role
 from registry.adapters.users import UserStore
+from registry.application import Revoke, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
@@ -102,8 +103,10 @@ def build_world(api: Api) -> World:
     """Three approved registrations: one stays active, one is suspended, one revoked."""
     results = [approved(api.registry, api.clock, n) for n in (1, 2, 3)]
     api.clock.advance(timedelta(days=10))
-    api.registry.suspend(results[1].registration_id, REGISTRAR, "investigation", "complaint")
-    api.registry.revoke(results[2].registration_id, REGISTRAR, "fraud", "forged diploma")
+    api.registry.handle(
+        Suspend(results[1].registration_id, "investigation", "complaint"), REGISTRAR
+    )
+    api.registry.handle(Revoke(results[2].registration_id, "fraud", "forged diploma"), REGISTRAR)
     api.clock.advance(timedelta(days=1))
     numbers = [r.number or "" for r in results]
     return World(

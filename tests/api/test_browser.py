@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from registry.application import Revoke
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
 from registry.credentials._internal.qr import decode_qr
@@ -61,7 +62,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
             api.issue(rid)
             pngs[name] = _png(api, rid)
         clock.advance(timedelta(days=3))
-        registry.revoke(ids["revoked"], REGISTRAR, "fraud", "forged diploma")
+        registry.handle(Revoke(ids["revoked"], "fraud", "forged diploma"), REGISTRAR)
     registry.close()
     with uvicorn_server(settings.sqlite_path, settings.keys_dir, port) as url:
         yield url, pngs

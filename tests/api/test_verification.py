@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
+from registry.application import Revoke
 from registry.credentials._internal.claims import CredentialClaims
 from registry.credentials._internal.issue import issue_credential
 from registry.credentials._internal.jwk import parse_jwks
@@ -52,7 +53,7 @@ def test_revoked_after_issue_reads_not_valid_now_with_date(api: Api) -> None:
     api.clock.advance(timedelta(days=30))
     from tests.builders import REGISTRAR
 
-    api.registry.revoke(world.active_id, REGISTRAR, "misconduct", "court ruling")
+    api.registry.handle(Revoke(world.active_id, "misconduct", "court ruling"), REGISTRAR)
     revoked_on = api.clock.now().date().isoformat()
     page = api.client.get("/v", params={"c": cert["credential"], "lang": "zh"})
     assert page.status_code == 200

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from registry.application import ErasePersonalData
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
 from registry.audit.canonical import canonical_json, event_leaf_hash
@@ -168,7 +169,7 @@ def test_erased_personal_data_stays_erased_and_the_tree_still_verifies(world: Wo
     before = world.export()
     registration = world.app.registration_ids().__next__()
     assert world.app.personal_data(world.app.get(registration)) is not None
-    world.app.erase_personal_data(registration, REGISTRAR)
+    world.app.handle(ErasePersonalData(registration), REGISTRAR)
     cp = world.checkpoint()
     after = world.export(cp.tree_size)
     assert check(world, after, cp).ok

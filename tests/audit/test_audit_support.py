@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from registry.adapters.secrets import Secret, SecretFiles
+from registry.application import Revoke, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
@@ -53,8 +54,8 @@ def populate(world: World, engineers: int = 4) -> None:
     """A few lifecycles: approvals, a suspension, a revocation with dishonesty listing."""
     results = [approved(world.app, world.clock, n) for n in range(1, engineers + 1)]
     world.clock.advance(timedelta(days=20))
-    world.app.suspend(results[1].registration_id, REGISTRAR, "investigation", "complaint")
-    world.app.revoke(results[2].registration_id, REGISTRAR, "fraud", "forged diploma")
+    world.app.handle(Suspend(results[1].registration_id, "investigation", "complaint"), REGISTRAR)
+    world.app.handle(Revoke(results[2].registration_id, "fraud", "forged diploma"), REGISTRAR)
     world.clock.advance(timedelta(days=3))
 
 

@@ -28,6 +28,7 @@ from eventsourcing.utils import Environment
 
 from registry.adapters.event_store import UnauthenticatedEventError, WrongEventKeyError
 from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
+from registry.application import Revoke, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
 from registry.audit.checkpoints import Checkpointer
@@ -130,7 +131,7 @@ def store(settings: Settings, clock: SimulatedClock) -> Iterator[tuple[Settings,
         rid = approved(app, clock, 1).registration_id
         approved(app, clock, 2)
         clock.advance(timedelta(days=30))
-        app.revoke(rid, REGISTRAR, "fraud", "forged diploma")
+        app.handle(Revoke(rid, "fraud", "forged diploma"), REGISTRAR)
         assert app.get(rid).dishonest
         open_projections(app).catch_up()  # the read models are up to date when it happens
     finally:
@@ -309,8 +310,8 @@ def test_a_store_written_without_macs_is_adopted_once(
         legacy = open_app(settings, clock=clock)
         ids = [approved(legacy, clock, n).registration_id for n in range(1, 4)]
         clock.advance(timedelta(days=20))
-        legacy.suspend(ids[1], REGISTRAR, "investigation", "complaint")
-        legacy.revoke(ids[2], REGISTRAR, "fraud", "forged diploma")
+        legacy.handle(Suspend(ids[1], "investigation", "complaint"), REGISTRAR)
+        legacy.handle(Revoke(ids[2], "fraud", "forged diploma"), REGISTRAR)
         written = legacy.recorder.max_notification_id()
         timelines = {rid: legacy.get(rid).timeline for rid in ids}
         legacy.close()

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import Actor, Role
+from registry.application import Apply, Approve, Endorse, RecordExpertScore, StartReview, Submit
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from tests.builders import REVIEWER, engineer, iet_facts, person, sie_facts
@@ -19,19 +20,21 @@ def facts(scheme: str, employer_id: str = "emp-91440300", **overrides: Any) -> d
 def draft(
     app: RegistryApp, n: int, scheme: str = "SIE", *, name: str = "张小三", **fact_overrides: Any
 ) -> UUID:
-    result = app.apply(engineer(n), scheme, person(n, name), facts(scheme, **fact_overrides))
+    result = app.handle(
+        Apply(scheme, person(n, name), facts(scheme, **fact_overrides)), engineer(n)
+    )
     return result.registration_id
 
 
 def to_review(app: RegistryApp, clock: SimulatedClock, rid: UUID, n: int) -> datetime:
     """Submit (and endorse, for IET) and start the review; returns the submission time."""
-    app.submit(rid, engineer(n))
+    app.handle(Submit(rid), engineer(n))
     submitted = clock.now()
     registration = app.get(rid)
     if registration.policy.requires_employer_endorsement:
         assert registration.employer_id is not None
-        app.endorse(rid, Actor(registration.employer_id, Role.EMPLOYER))
-    app.start_review(rid, REVIEWER)
+        app.handle(Endorse(rid), Actor(registration.employer_id, Role.EMPLOYER))
+    app.handle(StartReview(rid), REVIEWER)
     return submitted
 
 
@@ -50,7 +53,7 @@ def register(
     to_review(app, clock, rid, n)
     clock.advance(timedelta(days=review_days))
     if scheme == "IET":
-        app.record_expert_score(rid, REVIEWER, 75, "defence")
-    number = app.approve(rid, REVIEWER).number
+        app.handle(RecordExpertScore(rid, 75, "defence"), REVIEWER)
+    number = app.handle(Approve(rid), REVIEWER).number
     assert number is not None
     return rid, number

@@ -12,11 +12,35 @@ from uuid import UUID
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from projections.registry_views import end_of_day
 
 from domain.actors import Actor, Role
 from domain.errors import DomainError
 from projections import RegistryProjections
-from projections.registry_views import end_of_day
+from registry.application import (
+    Amend,
+    Apply,
+    Approve,
+    Decline,
+    Endorse,
+    ErasePersonalData,
+    LiftDishonesty,
+    ListAsDishonest,
+    ProvideSupplement,
+    RecordAnnualAssessment,
+    RecordCe,
+    RecordCertificate,
+    RecordExpertScore,
+    Reinstate,
+    Reject,
+    RequestFurtherVerification,
+    ReturnForSupplement,
+    Revoke,
+    StartReview,
+    Submit,
+    Suspend,
+    Withdraw,
+)
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
@@ -63,38 +87,49 @@ def _employer(rid: UUID, app: RegistryApp) -> Actor:
 def _run(app: RegistryApp, name: str, rid: UUID, n: int, p: int) -> None:
     now = app.clock.now()
     actions: dict[str, Callable[[], Any]] = {
-        "submit": lambda: app.submit(rid, engineer(n)),
-        "endorse": lambda: app.endorse(rid, _employer(rid, app)),
-        "decline": lambda: app.decline(rid, _employer(rid, app), "未在本单位任职"),
-        "start_review": lambda: app.start_review(rid, REVIEWER),
-        "score": lambda: app.record_expert_score(rid, REVIEWER, p, "defence"),
-        "return": lambda: app.return_for_supplement(rid, REVIEWER, ["skills.vague"], "补充"),
-        "supplement": lambda: app.provide_supplement(rid, engineer(n)),
-        "further": lambda: app.request_further_verification(rid, REVIEWER, "学信网核验"),
-        "approve": lambda: app.approve(rid, REVIEWER),
-        "reject": lambda: app.reject(rid, REVIEWER, "材料不符"),
-        "withdraw": lambda: app.withdraw(rid, engineer(n), "撤回"),
-        "ce": lambda: app.record_ce(rid, engineer(n), p or 1, "继续教育平台"),
-        "assess": lambda: app.record_annual_assessment(
-            rid, REGISTRAR, now.year - p % 2, p > 30, "年度考核"
+        "submit": lambda: app.handle(Submit(rid), engineer(n)),
+        "endorse": lambda: app.handle(Endorse(rid), _employer(rid, app)),
+        "decline": lambda: app.handle(Decline(rid, "未在本单位任职"), _employer(rid, app)),
+        "start_review": lambda: app.handle(StartReview(rid), REVIEWER),
+        "score": lambda: app.handle(RecordExpertScore(rid, p, "defence"), REVIEWER),
+        "return": lambda: app.handle(ReturnForSupplement(rid, ["skills.vague"], "补充"), REVIEWER),
+        "supplement": lambda: app.handle(ProvideSupplement(rid), engineer(n)),
+        "further": lambda: app.handle(RequestFurtherVerification(rid, "学信网核验"), REVIEWER),
+        "approve": lambda: app.handle(Approve(rid), REVIEWER),
+        "reject": lambda: app.handle(Reject(rid, "材料不符"), REVIEWER),
+        "withdraw": lambda: app.handle(Withdraw(rid, "撤回"), engineer(n)),
+        "ce": lambda: app.handle(RecordCe(rid, p or 1, "继续教育平台"), engineer(n)),
+        "assess": lambda: app.handle(
+            RecordAnnualAssessment(rid, now.year - p % 2, p > 30, "年度考核"), REGISTRAR
         ),
-        "suspend": lambda: app.suspend(rid, REGISTRAR, "complaint", "投诉"),
-        "reinstate": lambda: app.reinstate(rid, REGISTRAR, "恢复"),
-        "revoke": lambda: app.revoke(rid, REGISTRAR, "fraud" if p % 2 else "misconduct", "x"),
-        "list": lambda: app.list_as_dishonest(rid, REGISTRAR, "失信"),
-        "lift": lambda: app.lift_dishonesty(rid, REGISTRAR, "撤销失信"),
-        "amend_employer": lambda: app.amend(
-            rid,
+        "suspend": lambda: app.handle(Suspend(rid, "complaint", "投诉"), REGISTRAR),
+        "reinstate": lambda: app.handle(Reinstate(rid, "恢复"), REGISTRAR),
+        "revoke": lambda: app.handle(
+            Revoke(rid, "fraud" if p % 2 else "misconduct", "x"), REGISTRAR
+        ),
+        "list": lambda: app.handle(ListAsDishonest(rid, "失信"), REGISTRAR),
+        "lift": lambda: app.handle(LiftDishonesty(rid, "撤销失信"), REGISTRAR),
+        "amend_employer": lambda: app.handle(
+            Amend(
+                rid,
+                {
+                    "employer": {
+                        "id": f"emp-{p % 3}",
+                        "name": f"公司{p % 3}",
+                        "job_description": "实施",
+                    }
+                },
+            ),
             engineer(n),
-            {"employer": {"id": f"emp-{p % 3}", "name": f"公司{p % 3}", "job_description": "实施"}},
         ),
-        "amend_skills": lambda: app.amend(rid, engineer(n), {"skills": f"技能 {p}"}),
-        "amend_name": lambda: app.amend(rid, engineer(n), {}, personal=person(n, f"李{p}")),
-        "certificate": lambda: app.record_certificate(
-            rid, REGISTRAR, f"S-{rid.hex[:8]}-{p}", "kid-1", now + timedelta(days=365)
+        "amend_skills": lambda: app.handle(Amend(rid, {"skills": f"技能 {p}"}), engineer(n)),
+        "amend_name": lambda: app.handle(Amend(rid, {}, personal=person(n, f"李{p}")), engineer(n)),
+        "certificate": lambda: app.handle(
+            RecordCertificate(rid, f"S-{rid.hex[:8]}-{p}", "kid-1", now + timedelta(days=365)),
+            REGISTRAR,
         ),
         "rules": lambda: app.apply_scheme_rules(rid),
-        "erase": lambda: app.erase_personal_data(rid, REGISTRAR),
+        "erase": lambda: app.handle(ErasePersonalData(rid), REGISTRAR),
     }
     actions[name]()
 
@@ -133,15 +168,15 @@ def test_rebuild_equals_incremental_and_status_matches_the_aggregate(
         registrations: list[tuple[UUID, int]] = []
         for scheme, stage in schemes:
             n = next(engineers)
-            rid = app.apply(engineer(n), scheme, person(n), facts(scheme)).registration_id
+            rid = app.handle(Apply(scheme, person(n), facts(scheme)), engineer(n)).registration_id
             registrations.append((rid, n))
             if stage != "draft":
                 to_review(app, clock, rid, n)
             if stage == "approved":
                 clock.advance(timedelta(days=2))
                 if scheme == "IET":
-                    app.record_expert_score(rid, REVIEWER, 70, "combined")
-                app.approve(rid, REVIEWER)
+                    app.handle(RecordExpertScore(rid, 70, "combined"), REVIEWER)
+                app.handle(Approve(rid), REVIEWER)
         for i, (name, which, days, p) in enumerate(commands, start=1):
             clock.advance(timedelta(days=days, hours=1))
             rid, n = registrations[which % len(registrations)]

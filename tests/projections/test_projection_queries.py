@@ -9,6 +9,19 @@ import pytest
 from domain.clock import add_years
 from domain.workdays import CalendarFallbackWarning, WorkingCalendar
 from projections import RegistryProjections
+from registry.application import (
+    Approve,
+    LiftDishonesty,
+    ListAsDishonest,
+    RecordCe,
+    Reinstate,
+    Reject,
+    RequestFurtherVerification,
+    Revoke,
+    Submit,
+    Suspend,
+    Withdraw,
+)
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, REVIEWER, engineer
@@ -26,7 +39,7 @@ def test_search_by_number_employer_status_scheme_and_expiry_window(
     _, second_no = register(app, clock, 32, employer_id="emp-B")
     iet, iet_no = register(app, clock, 33, "IET", employer_id="emp-A")
     suspended, suspended_no = register(app, clock, 34, employer_id="emp-A")
-    app.suspend(suspended, REGISTRAR, "investigation", "under investigation")
+    app.handle(Suspend(suspended, "investigation", "under investigation"), REGISTRAR)
     pending = draft(app, 35, employer_id="emp-A")
     views.catch_up()
 
@@ -69,11 +82,11 @@ def test_review_queue_counts_working_days_over_national_day(
     reviewed = draft(app, 21)
     to_review(app, clock, reviewed, 21)
     awaiting_employer = draft(app, 22, "IET")
-    app.submit(awaiting_employer, engineer(22))
+    app.handle(Submit(awaiting_employer), engineer(22))
     verifying = draft(app, 23)
     to_review(app, clock, verifying, 23)
     clock.set(at(2024, 9, 25))
-    app.request_further_verification(verifying, REVIEWER, "学历需学信网核验")
+    app.handle(RequestFurtherVerification(verifying, "学历需学信网核验"), REVIEWER)
     views.catch_up()
 
     # Sun 29 Sep is a working day; 1-7 Oct are holidays: 7 working days end on 8 Oct.
@@ -106,8 +119,8 @@ def test_review_queue_counts_working_days_over_national_day(
 
     # Decisions take items off the queue.
     clock.set(at(2024, 10, 9))
-    app.approve(reviewed, REVIEWER)
-    app.withdraw(awaiting_employer, engineer(22), "changed jobs")
+    app.handle(Approve(reviewed), REVIEWER)
+    app.handle(Withdraw(awaiting_employer, "changed jobs"), engineer(22))
     views.catch_up()
     assert [q.registration_id for q in views.review_queue(date(2024, 10, 9))] == [verifying]
 
@@ -119,11 +132,11 @@ def test_dishonesty_list(
     listed, _ = register(app, clock, 42, name="赵六")
     unnumbered = draft(app, 43, name="钱七")
     clock.advance(timedelta(days=1))
-    app.revoke(fraud, REGISTRAR, "forged_material", "伪造项目验收报告")
+    app.handle(Revoke(fraud, "forged_material", "伪造项目验收报告"), REGISTRAR)
     clock.advance(timedelta(days=1))
-    app.list_as_dishonest(listed, REGISTRAR, "虚假承诺")
+    app.handle(ListAsDishonest(listed, "虚假承诺"), REGISTRAR)
     clock.advance(timedelta(days=1))
-    app.list_as_dishonest(unnumbered, REGISTRAR, "冒用他人材料")
+    app.handle(ListAsDishonest(unnumbered, "冒用他人材料"), REGISTRAR)
     views.catch_up()
     entries = views.dishonesty_list()
     assert [(e.registration_id, e.masked_name) for e in entries] == [
@@ -135,7 +148,7 @@ def test_dishonesty_list(
     assert entries[0].reason == "伪造项目验收报告" and entries[2].number is None
     assert entries[1].listed_at < entries[2].listed_at
     clock.advance(timedelta(days=1))
-    app.lift_dishonesty(listed, REGISTRAR, "复核撤销")
+    app.handle(LiftDishonesty(listed, "复核撤销"), REGISTRAR)
     views.catch_up()
     assert [e.registration_id for e in views.dishonesty_list()] == [fraud, unnumbered]
     view = views.by_id(listed)
@@ -152,16 +165,16 @@ def test_title_eligibility_rule_a(
     register(app, clock, 54, "IET")
     dishonest, _ = register(app, clock, 55)
     clock.set(at(2024, 8, 1))
-    app.suspend(suspended, REGISTRAR, "complaint", "client complaint")
+    app.handle(Suspend(suspended, "complaint", "client complaint"), REGISTRAR)
     clock.set(at(2024, 9, 1))
-    app.reinstate(suspended, REGISTRAR, "complaint unfounded")
+    app.handle(Reinstate(suspended, "complaint unfounded"), REGISTRAR)
     clock.set(at(2025, 6, 1))
     for rid, n in ((clean, 51), (suspended, 52), (dishonest, 55)):
-        app.record_ce(rid, engineer(n), 40, "广东省继续教育中心")
+        app.handle(RecordCe(rid, 40, "广东省继续教育中心"), engineer(n))
     clock.set(at(2025, 7, 1))
-    app.list_as_dishonest(dishonest, REGISTRAR, "虚假材料")
+    app.handle(ListAsDishonest(dishonest, "虚假材料"), REGISTRAR)
     clock.set(at(2026, 4, 1))  # the lapsed one expired in March 2026, then is reinstated
-    app.reinstate(lapsed, REGISTRAR, "late CE accepted")
+    app.handle(Reinstate(lapsed, "late CE accepted"), REGISTRAR)
     views.catch_up()
 
     assert clean_since is not None
@@ -189,11 +202,11 @@ def test_statistics(app: RegistryApp, clock: SimulatedClock, views: RegistryProj
     waiting = draft(app, 64)
     to_review(app, clock, waiting, 64)
     clock.set(at(2024, 3, 6))
-    app.approve(quick, REVIEWER)  # 2 working days
+    app.handle(Approve(quick), REVIEWER)  # 2 working days
     clock.set(at(2024, 3, 11))
-    app.approve(slow, REVIEWER)  # 5 working days
+    app.handle(Approve(slow), REVIEWER)  # 5 working days
     clock.set(at(2024, 3, 18))
-    app.reject(rejected, REVIEWER, "材料不实")  # 10 working days
+    app.handle(Reject(rejected, "材料不实"), REVIEWER)  # 10 working days
     views.catch_up()
 
     s = views.statistics(today=date(2024, 3, 25))

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from projections.__main__ import main
 
 from projections import RegistryProjections
-from projections.__main__ import main
+from registry.application import RecordCe
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
@@ -25,7 +26,7 @@ def test_rebuild_runs_at_thousands_of_notifications_per_second(
 ) -> None:
     for n in range(120):
         rid, _ = register(app, clock, n, "IET" if n % 3 == 0 else "SIE", review_days=0)
-        app.record_ce(rid, engineer(n), 20, "继续教育平台")
+        app.handle(RecordCe(rid, 20, "继续教育平台"), engineer(n))
     started = time.perf_counter()
     count = views.rebuild()
     rate = count / (time.perf_counter() - started)

@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.workdays import WorkingCalendar
 from projections import ProjectionError, RebuildInProgress, RegistryProjections, registry_views
 from projections.tables import PROJECTION_NAME
+from registry.application import ListAsDishonest, RecordCe, Revoke, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, engineer
@@ -46,16 +47,16 @@ def populate(app: RegistryApp, clock: SimulatedClock, count: int, first: int = 1
         population.numbers[number] = rid
         clock.advance(timedelta(hours=3))
         if n % 5 == 1:
-            app.suspend(rid, REGISTRAR, "complaint", "投诉")
+            app.handle(Suspend(rid, "complaint", "投诉"), REGISTRAR)
         elif n % 5 == 2:
-            app.revoke(rid, REGISTRAR, "fraud", "forged diploma")
+            app.handle(Revoke(rid, "fraud", "forged diploma"), REGISTRAR)
         elif n % 5 == 3:
-            app.record_ce(rid, engineer(n), 12, "继续教育平台")
+            app.handle(RecordCe(rid, 12, "继续教育平台"), engineer(n))
         elif n % 5 == 4:
             try:
-                app.list_as_dishonest(rid, REGISTRAR, "false statement")
+                app.handle(ListAsDishonest(rid, "false statement"), REGISTRAR)
             except DomainError:
-                app.suspend(rid, REGISTRAR, "investigation", "调查")
+                app.handle(Suspend(rid, "investigation", "调查"), REGISTRAR)
     return population
 
 
@@ -208,7 +209,7 @@ def test_events_written_during_a_rebuild_are_applied_exactly_once(
         if rounds["n"] == 4:
             number = next(n for n in population.numbers if expected[n][0]["status"] == "active")
             rid = population.numbers[number]
-            app.suspend(rid, REGISTRAR, "investigation", "调查")
+            app.handle(Suspend(rid, "investigation", "调查"), REGISTRAR)
             server.catch_up()
             suspended = server.by_number(number, today)
             assert suspended is not None and suspended.public_status == "suspended"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from projections.registry_views import end_of_day
 
 from domain.clock import add_years
 from projections import RegistryProjections
-from projections.registry_views import end_of_day
+from registry.application import Amend, Apply, Approve, ErasePersonalData, RecordCe, Revoke, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, REVIEWER, engineer, id_number, person
@@ -28,11 +29,13 @@ def test_status_now_and_as_of_past_dates(
     renewed_id, renewed_no = register(app, clock, 4)
     renewed_approved_on = clock.now().date()
     clock.set(at(2024, 9, 1))
-    app.record_ce(renewed_id, engineer(4), 24, "广东省继续教育中心", "数据库运维")
+    app.handle(RecordCe(renewed_id, 24, "广东省继续教育中心", "数据库运维"), engineer(4))
     clock.set(at(2025, 1, 10))
-    app.suspend(suspended_id, REGISTRAR, "complaint", "client complaint under investigation")
+    app.handle(
+        Suspend(suspended_id, "complaint", "client complaint under investigation"), REGISTRAR
+    )
     clock.set(at(2025, 5, 20))
-    app.revoke(revoked_id, REGISTRAR, "fraud", "forged project certificate")
+    app.handle(Revoke(revoked_id, "fraud", "forged project certificate"), REGISTRAR)
     clock.set(at(2026, 6, 1))
     assert views.catch_up() > 0
 
@@ -97,7 +100,7 @@ def test_expiry_is_derived_from_time_without_new_events(
 ) -> None:
     rid, number = register(app, clock, 7)
     clock.set(at(2024, 11, 15))
-    app.record_ce(rid, engineer(7), 30, "工信部人才交流中心", "实施方法论")
+    app.handle(RecordCe(rid, 30, "工信部人才交流中心", "实施方法论"), engineer(7))
     views.catch_up()
     position = views.position()
     # SIE lapses two years after the last CE registration, with no event on that day.
@@ -119,7 +122,7 @@ def test_amendment_rereview_keeps_practising_and_employer_history(
     rid, number = register(app, clock, 8)
     clock.set(at(2025, 4, 1))
     new_employer = {"id": "emp-new-4403", "name": "深圳新公司", "job_description": "MES 实施"}
-    app.amend(rid, engineer(8), {"employer": new_employer})
+    app.handle(Amend(rid, {"employer": new_employer}), engineer(8))
     views.catch_up()
     view = views.by_number(number)
     assert view is not None
@@ -131,7 +134,7 @@ def test_amendment_rereview_keeps_practising_and_employer_history(
     assert during is not None and during.employer_id == "emp-new-4403"
     assert during.status == "active" and during.lifecycle_status == "under_review"
     clock.set(at(2025, 4, 3))
-    app.approve(rid, REVIEWER)
+    app.handle(Approve(rid), REVIEWER)
     views.catch_up()
     after = views.by_number(number)
     assert after is not None and after.status == "active" and after.note is None
@@ -162,7 +165,7 @@ def test_masked_names_follow_amendment_and_erasure_and_no_personal_data_is_store
     assert views.by_number(number).masked_name == "欧**明"  # type: ignore[union-attr]
     clock.advance(timedelta(days=1))
     renamed = person(11, "李四")
-    app.amend(rid, engineer(11), {}, personal=renamed)
+    app.handle(Amend(rid, {}, personal=renamed), engineer(11))
     views.catch_up()
     view = views.by_number(number)
     assert view is not None and view.masked_name == "李*"
@@ -172,7 +175,7 @@ def test_masked_names_follow_amendment_and_erasure_and_no_personal_data_is_store
         assert secret not in text
     assert "id_number" not in text
     clock.advance(timedelta(days=1))
-    app.erase_personal_data(rid, REGISTRAR)
+    app.handle(ErasePersonalData(rid), REGISTRAR)
     views.catch_up()
     assert views.by_number(number).masked_name is None  # type: ignore[union-attr]
     erased = views.snapshot()
@@ -200,7 +203,7 @@ def test_public_dict_shows_only_public_fields(
 def test_drafts_are_visible_by_id_but_not_by_number(
     app: RegistryApp, clock: SimulatedClock, views: RegistryProjections, scheme: str
 ) -> None:
-    rid = app.apply(engineer(13), scheme, person(13), facts(scheme)).registration_id
+    rid = app.handle(Apply(scheme, person(13), facts(scheme)), engineer(13)).registration_id
     views.catch_up()
     view = views.by_id(rid)
     assert view is not None and view.number is None and view.public_status == "draft"

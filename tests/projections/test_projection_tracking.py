@@ -10,6 +10,7 @@ import pytest
 from domain.workdays import WorkingCalendar
 from projections import ProjectionError, RegistryProjections
 from projections.fold import Folder
+from registry.application import RecordCe, Submit, Suspend, Withdraw
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, engineer
@@ -20,9 +21,9 @@ def _populate(app: RegistryApp, clock: SimulatedClock, first: int, count: int) -
     for n in range(first, first + count):
         rid, _ = register(app, clock, n, "IET" if n % 3 == 0 else "SIE")
         clock.advance(timedelta(days=5))
-        app.record_ce(rid, engineer(n), 12, "继续教育平台")
+        app.handle(RecordCe(rid, 12, "继续教育平台"), engineer(n))
         if n % 4 == 0:
-            app.suspend(rid, REGISTRAR, "complaint", "投诉")
+            app.handle(Suspend(rid, "complaint", "投诉"), REGISTRAR)
 
 
 def test_restart_continues_without_repeating_and_picks_up_new_events(
@@ -129,11 +130,11 @@ def test_an_event_for_an_unknown_registration_is_refused(
     app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
 ) -> None:
     rid = draft(app, 600)
-    app.submit(rid, engineer(600))
+    app.handle(Submit(rid), engineer(600))
     views.catch_up()
     # Simulate a view that lost a row: the next event for it cannot be folded.
     app.db.execute("DELETE FROM proj_registration WHERE registration_id = ?", (str(rid),))
-    app.withdraw(rid, engineer(600), "no longer needed")
+    app.handle(Withdraw(rid, "no longer needed"), engineer(600))
     position = views.position()
     with pytest.raises(ProjectionError, match="unknown registration"):
         views.catch_up()

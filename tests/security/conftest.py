@@ -22,6 +22,7 @@ import pytest
 
 from domain.actors import Role
 from registry.adapters.users import UserStore
+from registry.application import Revoke, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
@@ -72,8 +73,10 @@ def build_store(tmp_path: Path) -> tuple[Settings, dict[str, str], dict[str, str
             _, tokens[role] = users.create(f"{role}-user", Role(role), actor_id=actor_id)
         results = [approved(registry, clock, n) for n in (1, 2, 3)]
         clock.advance(timedelta(days=10))
-        registry.suspend(results[1].registration_id, REGISTRAR, "investigation", "complaint")
-        registry.revoke(results[2].registration_id, REGISTRAR, "fraud", "forged diploma")
+        registry.handle(
+            Suspend(results[1].registration_id, "investigation", "complaint"), REGISTRAR
+        )
+        registry.handle(Revoke(results[2].registration_id, "fraud", "forged diploma"), REGISTRAR)
     finally:
         registry.close()
     keys = ("active", "suspended", "revoked")

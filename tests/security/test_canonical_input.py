@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import DomainError
+from registry.application import Amend, Apply, RecordCe, Reinstate, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
@@ -203,11 +204,11 @@ def test_arbitrary_values_to_every_command_are_refused_or_leave_the_log_canonica
         n = next(counter)
         facts = {**sie_facts(), key: value}
         name = text if isinstance(text, str) and text.strip() else "张三"
-        attempt(lambda: app.apply(engineer(n), "SIE", person(n, name=name), facts))
-        attempt(lambda: app.amend(active, REGISTRAR, {key: value}))
-        attempt(lambda: app.record_ce(active, REGISTRAR, hours, str(text), str(value)))
-        attempt(lambda: app.suspend(active, REGISTRAR, "other", str(text)))
-        attempt(lambda: app.reinstate(active, REGISTRAR, str(value)))
+        attempt(lambda: app.handle(Apply("SIE", person(n, name=name), facts), engineer(n)))
+        attempt(lambda: app.handle(Amend(active, {key: value}), REGISTRAR))
+        attempt(lambda: app.handle(RecordCe(active, hours, str(text), str(value)), REGISTRAR))
+        attempt(lambda: app.handle(Suspend(active, "other", str(text)), REGISTRAR))
+        attempt(lambda: app.handle(Reinstate(active, str(value)), REGISTRAR))
         _every_event_is_canonical(app)
 
     try:

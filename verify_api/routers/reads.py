@@ -4,31 +4,25 @@ history (auditors), certificate issue (registrar) and download (holder).
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from datetime import UTC, date, datetime, time, timedelta
+import json
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from domain.actors import Actor, Role
-from domain.clock import add_years
-from domain.errors import InvalidTransition
+from domain.registration import Registration
+from registry.application import certificates
 from registry.credentials import (
-    CertificateDetails,
-    CredentialClaims,
     KeyStoreError,
-    certificate_pdf,
     credential_qr_png,
     credential_qr_svg,
     credential_url,
-    issue_credential,
 )
-from verify_api.deps import ExpectedVersion, IdempotencyKey, ServicesDep, UserDep, allow
+from verify_api.deps import Options, ServicesDep, UserDep, allow
 from verify_api.errors import AUTH_RESPONSES, ApiError
-from verify_api.models import CertificateOut, CommandOut, EventOut, WhoAmI
-from verify_api.routers.registry import check_reader
+from verify_api.models import CertificateOut, CommandOut, EventOut, RegistrationOut, WhoAmI
 from verify_api.services import Services
 
 router = APIRouter(prefix="/api/v1", responses=AUTH_RESPONSES)
@@ -148,15 +142,85 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# ------------------------------------------------------------------ registrations
+
+
+def registration_view(services: Services, reg: Registration, actor: Actor) -> RegistrationOut:
+    """A registration as its reader may see it; personal data only to owner and registrar."""
+    now = services.clock.now()
+    personal = None
+    masked = None
+    data = None if reg.personal_data_erased else services.registry.personal_data(reg)
+    if data is not None:
+        masked = data.masked_name
+        if (actor.role is Role.ENGINEER and actor.id == reg.owner_id) or actor.role in {
+            Role.REGISTRAR
+        }:
+            personal = {
+                "name": data.name,
+                "id_number": data.id_number,
+                "phone": data.phone,
+                "email": data.email,
+                "address": data.address,
+            }
+    return RegistrationOut(
+        registration_id=str(reg.id),
+        version=reg.version,
+        scheme=reg.scheme,
+        number=reg.number,
+        status=reg.status.value,
+        status_now=reg.status_at(now).value,
+        valid_until=reg.valid_until,
+        owner_id=reg.owner_id,
+        employer_id=reg.employer_id,
+        masked_name=masked,
+        dishonest=reg.dishonest,
+        expert_score=reg.expert_score,
+        return_reasons=list(reg.return_reasons),
+        evidence=list(reg.evidence),
+        certificates=[{**c, "expires_at": str(c.get("expires_at"))} for c in reg.certificates],
+        timeline=[
+            {
+                "at": p.at.isoformat(),
+                "status": p.status.value,
+                "reason_code": p.reason_code,
+                "valid_until": p.valid_until.isoformat() if p.valid_until else None,
+            }
+            for p in reg.timeline
+        ],
+        facts=reg.facts_data,
+        personal=personal,
+    )
+
+
+def check_reader(reg: Registration, actor: Actor) -> None:
+    """Engineers read their own registrations, employers their employees'; others all."""
+    if actor.role is Role.ENGINEER and actor.id != reg.owner_id:
+        raise ApiError(403, "actor.not_permitted", "engineers may read their own registrations")
+    if actor.role is Role.EMPLOYER and actor.id != reg.employer_id:
+        raise ApiError(403, "actor.not_permitted", "employers may read their employees' only")
+
+
+@router.get(
+    "/registrations/{registration_id}",
+    response_model=RegistrationOut,
+    tags=["registry"],
+    summary="Read one registration",
+    operation_id="read_registration",
+)
+def read_registration(
+    registration_id: RegistrationId,
+    services: ServicesDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(allow("read_registration"))],
+) -> RegistrationOut:
+    reg = services.registry.get(registration_id)
+    check_reader(reg, actor)
+    response.headers["ETag"] = f'"{reg.version}"'
+    return registration_view(services, reg, actor)
+
+
 # ---------------------------------------------------------------------- certificates
-
-
-def _serial(registration_id: UUID, actor: Actor, key: str | None, now: datetime) -> str:
-    """Random, or derived from the idempotency key so a retried issue is the same issue."""
-    if key is None:
-        return f"C{now:%Y%m%d}-{uuid.uuid4().hex[:12].upper()}"
-    digest = hashlib.sha256(f"{registration_id}|{actor.id}|{key}".encode()).hexdigest()
-    return f"C{now:%Y%m%d}-{digest[:12].upper()}"
 
 
 @router.post(
@@ -172,61 +236,23 @@ def issue_certificate(
     services: ServicesDep,
     response: Response,
     actor: Annotated[Actor, Depends(allow("issue_certificate"))],
-    idempotency_key: IdempotencyKey = None,
-    expected_version: ExpectedVersion = None,
+    options: Options,
 ) -> CertificateOut:
-    reg = services.registry.get(registration_id)
-    now = services.clock.now()
-    if not reg.permitted or reg.number is None:
-        raise InvalidTransition("a certificate is only issued for an active registration")
-    data = None if reg.personal_data_erased else services.registry.personal_data(reg)
-    masked = data.masked_name if data is not None else "*"
-    valid_until = reg.valid_until or add_years(now.date(), reg.policy.validity_years)
-    expires_at = datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=UTC)
     try:
-        key = services.keys.active()
+        issued = certificates.issue_certificate(
+            services.registry, services.archive, services.keys, registration_id, actor, options
+        )
     except KeyStoreError:
         raise ApiError(503, "keys.unavailable", "the signing key is not available") from None
-    serial = _serial(registration_id, actor, idempotency_key, now)
-    claims = CredentialClaims(
-        issuer=services.settings.issuer,
-        issued_at=now,
-        expires_at=expires_at,
-        registration_number=reg.number,
-        scheme_code=reg.scheme,
-        certificate_serial=serial,
-        masked_name=masked,
-        issuer_region=services.settings.issuer_region,
-    )
-    credential = services.archive.put_if_absent(
-        serial, str(registration_id), issue_credential(claims, key), now
-    )
-    try:
-        result = services.registry.record_certificate(
-            registration_id,
-            actor,
-            serial,
-            key.kid_hex,
-            expires_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-        )
-    except Exception:
-        if not any(
-            c["serial"] == serial for c in services.registry.get(registration_id).certificates
-        ):
-            services.archive.delete(serial)
-        raise
     services.refresh(force=True)
-    response.headers["ETag"] = f'"{result.version}"'
-    out = CommandOut.of(result)
+    response.headers["ETag"] = f'"{issued.result.version}"'
     return CertificateOut(
-        **out.model_dump(),
-        serial=serial,
-        kid=key.kid_hex,
-        expires_at=expires_at,
-        credential=credential,
-        url=credential_url(services.settings.public_base_url, credential),
+        **CommandOut.of(issued.result).model_dump(),
+        serial=issued.serial,
+        kid=issued.kid,
+        expires_at=issued.expires_at,
+        credential=issued.credential,
+        url=issued.url,
     )
 
 
@@ -268,10 +294,8 @@ def download_certificate(
     elif format == "svg":
         body = credential_qr_svg(base, credential)
     elif format == "pdf":
-        body = _certificate_pdf(services, reg, latest, credential)
+        body = certificates.printable_certificate(services.registry, reg, latest, credential)
     else:
-        import json
-
         return Response(
             json.dumps(
                 {
@@ -289,26 +313,3 @@ def download_certificate(
         media_type=_DOWNLOAD_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _certificate_pdf(
-    services: Services, reg: Any, latest: dict[str, Any], credential: str
-) -> bytes:
-    data = None if reg.personal_data_erased else services.registry.personal_data(reg)
-    policy = services.registry.policy(reg.scheme)
-    expires = latest.get("expires_at")
-    valid_until = reg.valid_until or (expires.date() if isinstance(expires, datetime) else None)
-    issued = latest.get("at")
-    details = CertificateDetails(
-        holder_name=data.name if data is not None else "*",
-        registration_number=reg.number,
-        scheme_name=policy.name_zh,
-        scheme_code=reg.scheme,
-        issuer_name=services.settings.issuer,
-        issuer_region=services.settings.issuer_region,
-        certificate_serial=str(latest["serial"]),
-        issued_on=issued.date() if isinstance(issued, datetime) else services.clock.now().date(),
-        valid_until=valid_until or services.clock.now().date(),
-        employer=(reg.facts_data.get("employer") or {}).get("name"),
-    )
-    return certificate_pdf(details, credential, services.settings.public_base_url)

@@ -1,0 +1,153 @@
+"""Issuing a certificate: sign a credential, archive it, record `CertificateIssued`.
+
+A use case of more than one step, so it lives here once and the HTTP route, the demo and
+the benchmarks call it (they used to re-implement it). The credential is archived before
+the event is recorded; if recording fails the archived credential is removed again unless
+the registration already names its serial (a retried issue that had succeeded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.actors import Actor
+from domain.clock import add_years
+from domain.errors import InvalidTransition
+from domain.registration import Registration
+from registry.application.commands import CommandOptions, CommandResult, RecordCertificate
+from registry.application.service import RegistryApp
+from registry.credentials import (
+    CertificateDetails,
+    CredentialClaims,
+    SigningKey,
+    certificate_pdf,
+    credential_url,
+    issue_credential,
+)
+
+
+class CredentialArchive(Protocol):
+    """Issued credential strings by serial, so holders can download their QR/PDF again."""
+
+    def put_if_absent(
+        self, serial: str, registration_id: str, credential: str, issued_at: datetime
+    ) -> str: ...
+    def get(self, serial: str) -> str | None: ...
+    def delete(self, serial: str) -> None: ...
+
+
+class SigningKeys(Protocol):
+    """Where the active signing key comes from (a `registry.credentials.KeyStore`)."""
+
+    def active(self) -> SigningKey: ...
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    result: CommandResult
+    serial: str
+    kid: str
+    expires_at: datetime
+    credential: str
+    url: str
+
+
+def certificate_serial(registration_id: UUID, actor: Actor, key: str | None, now: datetime) -> str:
+    """Random, or derived from the idempotency key so a retried issue is the same issue."""
+    if key is None:
+        return f"C{now:%Y%m%d}-{uuid.uuid4().hex[:12].upper()}"
+    digest = hashlib.sha256(f"{registration_id}|{actor.id}|{key}".encode()).hexdigest()
+    return f"C{now:%Y%m%d}-{digest[:12].upper()}"
+
+
+def credential_expiry(registration: Registration, now: datetime) -> datetime:
+    """The credential expires at the start of the day after the registration's validity."""
+    valid_until = registration.valid_until or add_years(
+        now.date(), registration.policy.validity_years
+    )
+    return datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def issue_certificate(
+    app: RegistryApp,
+    archive: CredentialArchive,
+    keys: SigningKeys,
+    registration_id: UUID,
+    actor: Actor,
+    options: CommandOptions = CommandOptions(),
+) -> IssuedCertificate:
+    """Sign, archive and record a credential for an active registration.
+
+    Raises `InvalidTransition` unless the registration is active and numbered, and whatever
+    `keys.active()` raises when no signing key is available.
+    """
+    reg = app.get(registration_id)
+    now = app.clock.now()
+    if not reg.permitted or reg.number is None:
+        raise InvalidTransition("a certificate is only issued for an active registration")
+    data = None if reg.personal_data_erased else app.personal_data(reg)
+    masked = data.masked_name if data is not None else "*"
+    expires_at = credential_expiry(reg, now)
+    key = keys.active()
+    serial = certificate_serial(registration_id, actor, options.idempotency_key, now)
+    settings = app.settings
+    claims = CredentialClaims(
+        issuer=settings.issuer,
+        issued_at=now,
+        expires_at=expires_at,
+        registration_number=reg.number,
+        scheme_code=reg.scheme,
+        certificate_serial=serial,
+        masked_name=masked,
+        issuer_region=settings.issuer_region,
+    )
+    credential = archive.put_if_absent(
+        serial, str(registration_id), issue_credential(claims, key), now
+    )
+    try:
+        result = app.handle(
+            RecordCertificate(registration_id, serial, key.kid_hex, expires_at), actor, options
+        )
+    except Exception:
+        if not any(c["serial"] == serial for c in app.get(registration_id).certificates):
+            archive.delete(serial)
+        raise
+    return IssuedCertificate(
+        result=result,
+        serial=serial,
+        kid=key.kid_hex,
+        expires_at=expires_at,
+        credential=credential,
+        url=credential_url(settings.public_base_url, credential),
+    )
+
+
+def printable_certificate(
+    app: RegistryApp, reg: Registration, latest: dict[str, Any], credential: str
+) -> bytes:
+    """The printable PDF of the registration's certificate `latest` (holder's full name)."""
+    data = None if reg.personal_data_erased else app.personal_data(reg)
+    policy = app.policy(reg.scheme)
+    settings = app.settings
+    today = app.clock.now().date()
+    expires = latest.get("expires_at")
+    valid_until = reg.valid_until or (expires.date() if isinstance(expires, datetime) else None)
+    issued = latest.get("at")
+    details = CertificateDetails(
+        holder_name=data.name if data is not None else "*",
+        registration_number=reg.number or "",
+        scheme_name=policy.name_zh,
+        scheme_code=reg.scheme,
+        issuer_name=settings.issuer,
+        issuer_region=settings.issuer_region,
+        certificate_serial=str(latest["serial"]),
+        issued_on=issued.date() if isinstance(issued, datetime) else today,
+        valid_until=valid_until or today,
+        employer=(reg.facts_data.get("employer") or {}).get("name"),
+    )
+    return certificate_pdf(details, credential, settings.public_base_url)
