@@ -33,11 +33,11 @@ from bench.framework import BenchContext, Figure, Target, tracked
 from bench.load import load_process
 from domain.actors import Actor, Role
 from domain.personal import PersonalData
-from registry.application import Apply, Approve, RecordCertificate, StartReview, Submit
+from registry.application import Apply, Approve, StartReview, Submit, issue_certificate
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
-from registry.bootstrap import open_app
-from registry.credentials import CredentialClaims, KeyStore, issue_credential
+from registry.bootstrap import open_app, open_credential_archive
+from registry.credentials import KeyStore
 from registry.samples import id_number
 
 HELLO_APP = "bench.load:hello_app"  # the baseline server's uvicorn target
@@ -53,7 +53,7 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
         create_missing_secrets=True,
     )
     keys = KeyStore(settings.keys_dir)
-    key = keys.generate()
+    keys.generate()
     clock = SimulatedClock(datetime.now(UTC) - timedelta(days=30))
     app = open_app(settings, clock=clock)
     engineer = Actor("engineer-1", Role.ENGINEER)
@@ -81,23 +81,10 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
     rid = app.handle(Apply("SIE", PersonalData("张小三", id_number(1)), facts), engineer)
     app.handle(Submit(rid.registration_id), engineer)
     app.handle(StartReview(rid.registration_id), reviewer)
-    result = app.handle(Approve(rid.registration_id), reviewer)
-    now = clock.now()
-    claims = CredentialClaims(
-        issuer=settings.issuer,
-        issued_at=now,
-        expires_at=now + timedelta(days=700),
-        registration_number=result.number or "",
-        scheme_code="SIE",
-        certificate_serial="BENCH-1",
-        masked_name="张*三",
-        issuer_region="44",
-    )
-    credential = issue_credential(claims, key)
-    app.handle(
-        RecordCertificate(rid.registration_id, "BENCH-1", key.kid_hex, claims.expires_at),
-        Actor("registrar-1", Role.REGISTRAR),
-    )
+    app.handle(Approve(rid.registration_id), reviewer)
+    registrar = Actor("registrar-1", Role.REGISTRAR)
+    archive = open_credential_archive(app)
+    credential = issue_certificate(app, archive, keys, rid.registration_id, registrar).credential
     app.close()
     return settings.sqlite_path, settings.keys_dir, credential
 
