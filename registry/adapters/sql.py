@@ -132,6 +132,14 @@ class Database(ABC):
                 (at,),
             )
 
+    def flush_deleted(self) -> bool:
+        """Make deleted rows unrecoverable from the store's files; False if not yet possible.
+
+        Nothing to do by default (secure_delete and the server's own storage); SQLite
+        overrides it for the write-ahead log.
+        """
+        return True
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.transaction() as cur:
             cur.execute(sql, params)
@@ -207,6 +215,17 @@ class SqliteDatabase(Database):
             cur.execute("COMMIT")
         finally:
             cur.close()
+
+    def flush_deleted(self) -> bool:
+        """SQLite keeps a deleted row's old page in the write-ahead log until a checkpoint:
+        checkpoint and truncate it (on a connection outside any transaction), so a copy of
+        the files holds no trace. False when readers kept the log from being truncated."""
+        conn = sqlite3.connect(self.path, timeout=self.timeout)
+        try:
+            row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+        return row is None or not row[0]
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

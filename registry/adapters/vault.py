@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import os
-import sqlite3
 from dataclasses import asdict
 from uuid import UUID, uuid4
 
@@ -209,15 +208,6 @@ class PersonalDataVault:
         return existed
 
     def _flush_old_page_images(self) -> None:
-        """SQLite keeps the deleted row's old page in the write-ahead log until a checkpoint:
-        checkpoint and truncate it, so a copy of the files holds no trace of the key."""
-        path = getattr(self.db, "path", None)
-        if self.db.dialect != "sqlite" or path is None:
-            return
-        conn = sqlite3.connect(path, timeout=30)
-        try:
-            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            conn.close()
-        if busy:
+        """A deleted key must leave no copy in the store's files (see `Database.flush_deleted`)."""
+        if not self.db.flush_deleted():
             log.warning("erasure: the write-ahead log could not be truncated yet (readers busy)")
