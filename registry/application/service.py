@@ -7,7 +7,7 @@ and call `RegistryApp.handle(command, actor, options)`; the handler table in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime
 from typing import Any, ClassVar, overload
@@ -62,13 +62,15 @@ class RegistryApp(Application[UUID]):
         vault: PersonalDataVault,
         evidence_files: EvidenceFiles,
         clock: Clock | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
-        """Built by `registry.bootstrap.open_app`, which supplies the adapters."""
+        """Built by `registry.bootstrap.open_app`, which supplies the adapters; `env` replaces
+        the settings' event store (handler tests run on `eventsourcing.popo`)."""
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.after_save: list[Callable[[], None]] = []
         """Called after every successful `save` (the audit tree follows the log this way)."""
-        super().__init__(env=self.settings.eventsourcing_env())
+        super().__init__(env=dict(env) if env is not None else settings.eventsourcing_env())
         self.db = database
         self.vault = vault
         self.evidence_files = evidence_files
