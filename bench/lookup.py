@@ -30,11 +30,10 @@ import psycopg
 from bench.framework import BenchContext, Figure, Target, latency_summary, tracked
 from domain.clock import add_years
 from domain.numbering import format_number
-from projections import RegistryProjections
 from projections.fold import HISTORY_COLUMNS, RegState
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
-from registry.bootstrap import open_app
+from registry.bootstrap import open_app, open_projections
 
 EPOCH = datetime(2019, 1, 1, 9, 0, tzinfo=UTC)
 REGIONS = ("44", "11", "31", "32", "33", "35", "37", "42", "43", "51")
@@ -179,7 +178,7 @@ def load(settings: Settings, count: int, advance: Callable[[int], None]) -> list
     """Create the tables through the projections, COPY the rows in; returns the numbers."""
     app = open_app(settings, clock=SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC)))
     try:
-        RegistryProjections(app)  # creates the tables and indexes exactly as in production
+        open_projections(app)  # creates the tables and indexes exactly as in production
     finally:
         app.close()
     columns = RegState.columns()
@@ -272,7 +271,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         days = [date(2019, 1, 1) + timedelta(days=rng.randint(0, 8 * 365)) for _ in range(samples)]
         app = open_app(settings, clock=SimulatedClock(datetime(2026, 1, 1, tzinfo=UTC)))
         try:
-            views = RegistryProjections(app)
+            views = open_projections(app)
             today = date(2026, 1, 1)
             for i in range(200):  # warm the pool and the plan cache
                 views.by_number(picks[i], today)

@@ -22,11 +22,10 @@ from collections.abc import Callable
 from bench.framework import BenchContext, Figure, tracked
 from bench.seeding import seed_registrations
 from bench.workload import START
-from projections import RegistryProjections
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-from registry.bootstrap import open_app
+from registry.bootstrap import open_app, open_projections
 
 
 def raw_read(app: RegistryApp, page: int, advance: Callable[[int], None] | None = None) -> int:
@@ -51,7 +50,7 @@ def measure(ctx: BenchContext, settings: Settings, store: str, registrations: in
             with tracked(progress, f"seed {store}", registrations) as advance:
                 seed_registrations(app, registrations, advance=advance)
             total = app.recorder.max_notification_id() or 0
-            views = RegistryProjections(app)
+            views = open_projections(app)
             page = views.batch_size
             # each measurement twice, keeping the faster: the first read also warms caches
             raw_s = catch_s = rebuild_s = float("inf")
