@@ -17,11 +17,11 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from registry.credentials import cjk_font as certificate_font
+
 
 def cjk_font() -> str:
     """The certificate PDF's CJK font, so both documents embed the same face."""
-    from registry.credentials import cjk_font as certificate_font
-
     name, _source = certificate_font()
     return name
 

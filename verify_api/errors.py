@@ -13,6 +13,8 @@ import logging
 import sqlite3
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -266,7 +268,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def _store_exception_types() -> tuple[type[Exception], ...]:
     """Exception base classes a store failure arrives as (the handler looks closer)."""
-    import psycopg
-    from eventsourcing.persistence import PersistenceError
-
     return (sqlite3.Error, psycopg.Error, PersistenceError, OSError, StatusUnavailable)

@@ -23,9 +23,14 @@ import typer
 
 from registry.application import Settings, StoreIntegrityError
 from registry.audit.checkpoints import Checkpoint, Checkpointer, CheckpointError
+from registry.audit.compare import compare
+from registry.audit.export import export_history
 from registry.audit.log import AuditLog, AuditLogError, UnauthenticatedEventsError
 from registry.audit.merkle import verify_consistency, verify_inclusion
-from registry.bootstrap import registry_session
+from registry.audit.oracles import AuditLogOracle, HttpOracle
+from registry.audit.replay import ReplayError, replay
+from registry.audit.verify_export import PrefixOracle, load_lines, verify_export
+from registry.bootstrap import open_projections, registry_session
 from registry.cli.output import CliInputError, Output, table
 from registry.cli.progress import progress_bar
 from registry.cli.root import app
@@ -35,6 +40,8 @@ from registry.credentials import (
     TrustListError,
     TrustStore,
     TrustStoreError,
+    b64url_decode,
+    jwk_to_public_key,
     load_trust_list,
     parse_jwks,
 )
@@ -308,8 +315,6 @@ def export(
     Each event's MAC is checked as it is exported: unauthenticated events are still written
     (the auditor must see them) but named here, and the exit status is 1.
     """
-    from registry.audit.export import export_history
-
     out = Output(json_)
     with out.guard(), integrity_guard(out), audit_session(quiet) as audit:
         total = audit.size() if size is None else size
@@ -363,8 +368,6 @@ def load_trust(path: Path, signer: Path | None) -> TrustStore:
         if signer is not None:
             keys = parse_jwks(json.loads(signer.read_text(encoding="utf-8")))
         else:
-            from registry.credentials import b64url_decode, jwk_to_public_key
-
             payload = json.loads(b64url_decode(text.split(".")[1]))
             keys = [jwk_to_public_key(k) for i in payload.get("issuers", []) for k in i["keys"]]
         return load_trust_list(text, keys).trust_store()
@@ -412,9 +415,6 @@ def verify(
     json_: JsonOpt = False,
 ) -> None:
     """Recompute the tree from the export and check it against the signed checkpoint."""
-    from registry.audit.oracles import AuditLogOracle, HttpOracle
-    from registry.audit.verify_export import PrefixOracle, load_lines, verify_export
-
     out = Output(json_)
     with out.guard():
         try:
@@ -523,9 +523,6 @@ def replay_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Rebuild every registration's status from the export alone (no database)."""
-    from registry.audit.replay import ReplayError, replay
-    from registry.audit.verify_export import load_lines
-
     out = Output(json_)
     with out.guard():
         dates = [_parse_day(v) for v in as_of or []] or [datetime.now(UTC).date()]
@@ -560,9 +557,6 @@ def replay_cmd(
         }
         differences = []
         if compare_live:
-            from registry.audit.compare import compare
-            from registry.bootstrap import open_projections
-
             with integrity_guard(out), registry_session() as registry:
                 differences = compare(result, open_projections(registry))
             data["differences"] = [d.as_dict() for d in differences]

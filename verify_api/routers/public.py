@@ -6,14 +6,19 @@ personal data beyond the masked name.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.numbering import is_well_formed
+from registry.credentials import own_trust_list
 from verify_api.deps import ServicesDep, rate_limited
 from verify_api.errors import ERROR_RESPONSES, ApiError, ErrorBody
+from verify_api.services import TRUST_LIST_VALIDITY
 from verify_api.verification import evaluate
 
 router = APIRouter(
@@ -165,8 +170,6 @@ def lookup(
     ],
     services: ServicesDep,
 ) -> LookupOut:
-    from domain.numbering import is_well_formed
-
     number = number.strip().upper()
     if not is_well_formed(number):
         raise ApiError(
@@ -249,12 +252,6 @@ class TrustListOut(BaseModel):
     responses={503: {"model": ErrorBody, "description": "No keys configured"}},
 )
 def trust_list(services: ServicesDep) -> JSONResponse:
-    import base64
-    import json
-
-    from registry.credentials import own_trust_list
-    from verify_api.services import TRUST_LIST_VALIDITY
-
     now = services.clock.now()
     try:
         jws = own_trust_list(
