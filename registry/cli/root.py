@@ -91,6 +91,7 @@ _COMMAND_MODULES = [
     "registry.cli.users",
     "registry.cli.serve",
     "registry.cli.audit",
+    "registry.cli.audit_check",
 ]
 
 for _name in _COMMAND_MODULES:
