@@ -1,9 +1,11 @@
 """Folding Registration events into per-registration view state, without the aggregate.
 
 Replaying aggregates from the repository for every event would cost a full event-stream
-read per event; instead this module mirrors exactly the parts of `Registration` that the
-read models need (status points, validity, employer, dishonesty), so its answers must stay
-identical to `Registration.status_at` — the property tests hold it to that.
+read per event; instead this module folds the typed events directly into the parts of
+`Registration` that the read models need (status points, validity, employer, dishonesty).
+The rules that decide a standing (in force, lapsed, rule A's run) are the domain's own
+(`domain.standing`), so the answers match `Registration.status_at` — the property tests
+hold it to that. Events are dispatched by class (`HANDLERS`), never by name.
 
 Time-varying facts are written as *history rows*: each row is the full standing of a
 registration from its `at` until the next row, so a point-in-time question is one lookup.
@@ -11,11 +13,14 @@ registration from its `at` until the next row, so a point-in-time question is on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.status import REREVIEW, Status
+from domain.registration import Registration
+from domain.standing import in_force, lapsed, run_start_after_move
+from domain.status import Status
 
 
 class _Keep:
@@ -42,6 +47,10 @@ def parse_ts(text: str | None) -> datetime | None:
 
 def parse_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
+
+
+def day_text(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 @dataclass
@@ -136,9 +145,12 @@ def _employer(facts: dict[str, Any]) -> tuple[str | None, str | None]:
     return str(employer["id"]), str(employer.get("name") or "")
 
 
-def _practising(state: RegState) -> bool:
-    status = Status(state.status)
-    return status is Status.ACTIVE or (state.number is not None and status in REREVIEW)
+def _numbered(state: RegState) -> bool:
+    return state.number is not None
+
+
+Handler = Callable[["Folder", int, RegState, str, Any], None]
+R = Registration
 
 
 class Folder:
@@ -153,14 +165,14 @@ class Folder:
         self.masked_names = masked_names
 
     def apply(self, notification_id: int, event: Any) -> None:
-        name = type(event).__name__
         rid = str(event.originator_id)
         at = ts(event.at)
-        if name == "Drafted":
+        if isinstance(event, R.Drafted):
             if rid in self.changes.states:
                 raise ProjectionError(f"registration {rid} drafted twice")
             self._drafted(notification_id, rid, at, event)
             return
+        name = type(event).__qualname__
         state = self.changes.states.get(rid)
         if state is None:
             raise ProjectionError(f"event {name} for unknown registration {rid}")
@@ -169,10 +181,10 @@ class Folder:
                 f"registration {rid}: version {event.originator_version} follows "
                 f"{state.version} (gap or repeat in the event log)"
             )
-        handler = getattr(self, f"_on_{name}", None)
+        handler = handler_for(type(event))
         if handler is None:
-            raise ProjectionError(f"no projection rule for Registration.{name}")
-        handler(notification_id, state, at, event)
+            raise ProjectionError(f"no projection rule for {name}")
+        handler(self, notification_id, state, at, event)
         state.version = event.originator_version
         state.updated_at = at
         self.changes.touched.add(rid)
@@ -191,7 +203,7 @@ class Folder:
                 state.status_reason,
                 state.status_since,
                 state.valid_until,
-                int(state.number is not None),
+                int(_numbered(state)),
                 state.employer_id,
                 state.employer_name,
                 state.dishonest,
@@ -207,15 +219,13 @@ class Folder:
         reason_code: str,
         valid_until: str | _Keep | None = KEEP,
     ) -> None:
-        """Mirror of `Registration._move`, plus the uninterrupted-registration run for rule A.
-
-        A lapse is judged against the validity in force *before* this event, so a
-        reinstatement after expiry starts a new run while a timely renewal does not.
-        """
-        lapsed = (
-            _practising(state)
-            and state.valid_until is not None
-            and at[:10] > state.valid_until  # event date after the last valid day
+        """The same move as `Registration._move`, on the view row (times as fixed-width text)."""
+        numbered = _numbered(state)
+        lapsed_before = lapsed(
+            Status(state.status),
+            numbered,
+            parse_date(state.valid_until),
+            date.fromisoformat(at[:10]),
         )
         if not isinstance(valid_until, _Keep):
             state.valid_until = valid_until
@@ -224,11 +234,13 @@ class Folder:
         state.status_since = at
         if status in {Status.SUSPENDED, Status.REVOKED} and state.first_bad_at is None:
             state.first_bad_at = at
-        if state.number is not None:
-            if not _practising(state):
-                state.run_start = None
-            elif state.run_start is None or lapsed:
-                state.run_start = at
+        if numbered:
+            state.run_start = run_start_after_move(
+                state.run_start,
+                lapsed_before=lapsed_before,
+                practising_now=in_force(status, numbered),
+                at=at,
+            )
         self._history(state, at)
 
     def _decision(self, state: RegState, at: str, decision: str) -> None:
@@ -251,9 +263,7 @@ class Folder:
             state.employer_id, state.employer_name = employer_id, employer_name
             self._history(state, at)
 
-    # ------------------------------------------------------------------ events
-
-    def _drafted(self, notification_id: int, rid: str, at: str, event: Any) -> None:
+    def _drafted(self, notification_id: int, rid: str, at: str, event: R.Drafted) -> None:
         policy: dict[str, Any] = event.policy
         title_years = policy.get("title_eligibility_after_years")
         employer_id, employer_name = _employer(event.facts)
@@ -281,112 +291,156 @@ class Folder:
         self.changes.applied += 1
         self._history(state, at)
 
-    def _on_EvidenceAttached(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        pass  # evidence is not part of any read model
 
-    def _on_Submitted(self, nid: int, state: RegState, at: str, event: Any) -> None:
+# One function per event class: what the event changes in the view row.
+
+
+def _ignore(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    """Evidence, scores and assessments are not part of any read model (a failed
+    assessment is followed by its own Suspended event)."""
+
+
+def _simple_move(status: Status, reason_code: str) -> Handler:
+    def handle(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+        f._move(state, at, status, reason_code)
+
+    return handle
+
+
+def _submitted(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    state.submitted_at = at
+    f._move(state, at, Status.SUBMITTED, "submitted")
+
+
+def _returned(f: Folder, nid: int, state: RegState, at: str, e: R.ReturnedForSupplement) -> None:
+    f._move(state, at, Status.RETURNED_FOR_SUPPLEMENT, str(e.reason_codes[0]))
+
+
+def _supplemented(f: Folder, nid: int, state: RegState, at: str, e: R.SupplementProvided) -> None:
+    f._facts(state, at, e.facts)
+    state.submitted_at = at
+    f._move(state, at, Status(e.to_status), "supplement.provided")
+
+
+def _approved(f: Folder, nid: int, state: RegState, at: str, e: R.Approved) -> None:
+    state.number = str(e.number)
+    state.approved_at = at
+    f._decision(state, at, "approved")
+    f._move(state, at, Status.ACTIVE, "approved", day_text(e.valid_until))
+
+
+def _amendment_approved(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    f._decision(state, at, "amendment_approved")
+    f._move(state, at, Status.ACTIVE, "amendment.approved")
+
+
+def _rejected(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    f._decision(state, at, "rejected")
+    f._move(state, at, Status.REJECTED, "rejected")
+
+
+def _ce_recorded(
+    f: Folder, nid: int, state: RegState, at: str, e: R.ContinuingEducationRecorded
+) -> None:
+    renewed = day_text(e.valid_until)
+    if renewed is not None and state.valid_until not in {None, renewed}:
+        f._move(state, at, Status(state.status), "ce.renewed", renewed)
+
+
+def _ce_reviewed(f: Folder, nid: int, state: RegState, at: str, e: R.CeComplianceReviewed) -> None:
+    reason = "ce.review_passed" if e.passed else "ce.review_failed"
+    f._move(state, at, Status(state.status), reason, day_text(e.valid_until))
+
+
+def _suspended(f: Folder, nid: int, state: RegState, at: str, e: R.Suspended) -> None:
+    f._move(state, at, Status.SUSPENDED, str(e.reason_code))
+
+
+def _reinstated(f: Folder, nid: int, state: RegState, at: str, e: R.Reinstated) -> None:
+    state.reinstated_at = at
+    valid_until = KEEP if e.valid_until is None else day_text(e.valid_until)
+    f._move(state, at, Status.ACTIVE, "reinstated", valid_until)
+
+
+def _revoked(f: Folder, nid: int, state: RegState, at: str, e: R.Revoked) -> None:
+    f._move(state, at, Status.REVOKED, str(e.reason_code))
+
+
+def _listed(f: Folder, nid: int, state: RegState, at: str, e: R.DishonestyListed) -> None:
+    state.dishonest = 1
+    state.dishonest_since = at
+    state.dishonest_reason = str(e.reason)
+    f._history(state, at)
+
+
+def _lifted(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    state.dishonest = 0
+    state.dishonest_since = None
+    state.dishonest_reason = None
+    f._history(state, at)
+
+
+def _amended(f: Folder, nid: int, state: RegState, at: str, e: R.Amended) -> None:
+    f._facts(state, at, e.facts)
+    if e.personal_data is not None and not state.erased:
+        state.masked_name = f.masked_names.get(nid)
+    if e.rereview:
         state.submitted_at = at
-        self._move(state, at, Status.SUBMITTED, "submitted")
+        f._move(state, at, Status.UNDER_REVIEW, "amendment.rereview")
 
-    def _on_EmployerEndorsed(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._move(state, at, Status.EMPLOYER_ENDORSED, "employer.endorsed")
 
-    def _on_EmployerDeclined(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._move(state, at, Status.RETURNED_FOR_SUPPLEMENT, "employer.declined")
+def _certified(f: Folder, nid: int, state: RegState, at: str, e: R.CertificateIssued) -> None:
+    state.certificate_serial = str(e.serial)
 
-    def _on_ReviewStarted(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._move(state, at, Status.UNDER_REVIEW, "review.started")
 
-    def _on_ExpertReviewScored(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        pass  # the score is a reviewer's working note, not a public fact
+def _erased(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    state.erased = 1
+    state.masked_name = None
 
-    def _on_ReturnedForSupplement(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._move(state, at, Status.RETURNED_FOR_SUPPLEMENT, str(event.reason_codes[0]))
 
-    def _on_SupplementProvided(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._facts(state, at, event.facts)
-        state.submitted_at = at
-        to_status = Status(getattr(event, "to_status", Status.UNDER_REVIEW.value))
-        self._move(state, at, to_status, "supplement.provided")
+HANDLERS: dict[type[Any], Handler] = {
+    R.EvidenceAttached: _ignore,
+    R.Submitted: _submitted,
+    R.EmployerEndorsed: _simple_move(Status.EMPLOYER_ENDORSED, "employer.endorsed"),
+    R.EmployerDeclined: _simple_move(Status.RETURNED_FOR_SUPPLEMENT, "employer.declined"),
+    R.ReviewStarted: _simple_move(Status.UNDER_REVIEW, "review.started"),
+    R.ExpertReviewScored: _ignore,
+    R.ReturnedForSupplement: _returned,
+    R.SupplementProvided: _supplemented,
+    R.FurtherVerificationRequested: _simple_move(
+        Status.FURTHER_VERIFICATION, "further_verification"
+    ),
+    R.Approved: _approved,
+    R.AmendmentApproved: _amendment_approved,
+    R.Rejected: _rejected,
+    R.Withdrawn: _simple_move(Status.WITHDRAWN, "withdrawn"),
+    R.ContinuingEducationRecorded: _ce_recorded,
+    R.AnnualAssessmentRecorded: _ignore,
+    R.CeComplianceReviewed: _ce_reviewed,
+    R.Suspended: _suspended,
+    R.Reinstated: _reinstated,
+    R.Revoked: _revoked,
+    R.DishonestyListed: _listed,
+    R.DishonestyLifted: _lifted,
+    R.Amended: _amended,
+    R.CertificateIssued: _certified,
+    R.PersonalDataErased: _erased,
+}
+"""Registration event class → its projection rule (`Drafted` starts a row instead)."""
 
-    def _on_FurtherVerificationRequested(
-        self, nid: int, state: RegState, at: str, event: Any
-    ) -> None:
-        self._move(state, at, Status.FURTHER_VERIFICATION, "further_verification")
 
-    def _on_Approved(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        state.number = str(event.number)
-        state.approved_at = at
-        self._decision(state, at, "approved")
-        self._move(state, at, Status.ACTIVE, "approved", str(event.valid_until))
-
-    def _on_AmendmentApproved(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._decision(state, at, "amendment_approved")
-        self._move(state, at, Status.ACTIVE, "amendment.approved")
-
-    def _on_Rejected(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._decision(state, at, "rejected")
-        self._move(state, at, Status.REJECTED, "rejected")
-
-    def _on_Withdrawn(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._move(state, at, Status.WITHDRAWN, "withdrawn")
-
-    def _on_ContinuingEducationRecorded(
-        self, nid: int, state: RegState, at: str, event: Any
-    ) -> None:
-        renewed = None if event.valid_until is None else str(event.valid_until)
-        if renewed is not None and state.valid_until is not None and renewed != state.valid_until:
-            self._move(state, at, Status(state.status), "ce.renewed", renewed)
-
-    def _on_AnnualAssessmentRecorded(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        pass  # a failure is followed by its own Suspended event
-
-    def _on_CeComplianceReviewed(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        reason = "ce.review_passed" if event.passed else "ce.review_failed"
-        self._move(state, at, Status(state.status), reason, str(event.valid_until))
-
-    def _on_Suspended(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._move(state, at, Status.SUSPENDED, str(event.reason_code))
-
-    def _on_Reinstated(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        state.reinstated_at = at
-        valid_until = state.valid_until if event.valid_until is None else str(event.valid_until)
-        self._move(state, at, Status.ACTIVE, "reinstated", valid_until)
-
-    def _on_Revoked(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._move(state, at, Status.REVOKED, str(event.reason_code))
-
-    def _on_DishonestyListed(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        state.dishonest = 1
-        state.dishonest_since = at
-        state.dishonest_reason = str(event.reason)
-        self._history(state, at)
-
-    def _on_DishonestyLifted(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        state.dishonest = 0
-        state.dishonest_since = None
-        state.dishonest_reason = None
-        self._history(state, at)
-
-    def _on_Amended(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        self._facts(state, at, event.facts)
-        if event.personal_data is not None and not state.erased:
-            state.masked_name = self.masked_names.get(nid)
-        if event.rereview:
-            state.submitted_at = at
-            self._move(state, at, Status.UNDER_REVIEW, "amendment.rereview")
-
-    def _on_CertificateIssued(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        state.certificate_serial = str(event.serial)
-
-    def _on_PersonalDataErased(self, nid: int, state: RegState, at: str, event: Any) -> None:
-        state.erased = 1
-        state.masked_name = None
+def handler_for(event_class: type[Any]) -> Handler | None:
+    for cls in event_class.__mro__:
+        handler = HANDLERS.get(cls)
+        if handler is not None:
+            return handler
+    return None
 
 
 def personal_data_of(event: Any) -> str | None:
     """The ciphertext an event carries, whose masked name the batch must decrypt first."""
-    name = type(event).__name__
-    if name == "Drafted" or (name == "Amended" and event.personal_data is not None):
+    if isinstance(event, R.Drafted):
+        return str(event.personal_data)
+    if isinstance(event, R.Amended) and event.personal_data is not None:
         return str(event.personal_data)
     return None

@@ -12,12 +12,12 @@ import fcntl
 import os
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import psycopg
 
 from projections.fold import ProjectionError
-
-if TYPE_CHECKING:
-    from registry.application.settings import Settings
+from projections.ports import RebuildLockTarget
 
 
 class RebuildInProgress(ProjectionError):
@@ -28,10 +28,10 @@ POLL_SECONDS = 0.2
 
 
 class RebuildLock:
-    """`with RebuildLock(settings, name, wait=False):` — refuse (or wait for) a rival rebuild."""
+    """`with RebuildLock(target, name, wait=False):` — refuse (or wait for) a rival rebuild."""
 
-    def __init__(self, settings: Settings, name: str, *, wait: bool = False) -> None:
-        self.settings = settings
+    def __init__(self, target: RebuildLockTarget, name: str, *, wait: bool = False) -> None:
+        self.target = target
         self.name = name
         self.wait = wait
         self._fd: int | None = None
@@ -40,22 +40,22 @@ class RebuildLock:
     def _refuse(self) -> RebuildInProgress:
         return RebuildInProgress(
             f"a rebuild of the {self.name} read models is already running on "
-            f"{self.settings.describe_store()}; the live views keep serving — wait for it "
+            f"{self.target.describe}; the live views keep serving — wait for it "
             "to finish, then run the rebuild again if it is still needed"
         )
 
     def __enter__(self) -> RebuildLock:
-        if self.settings.store == "postgres":
+        if self.target.store == "postgres":
             self._enter_postgres()
         else:
             self._enter_sqlite()
         return self
 
     def _enter_postgres(self) -> None:
-        import psycopg
-
-        conn = psycopg.connect(self.settings.postgres_dsn, autocommit=True, connect_timeout=5)
-        key = f"{self.settings.postgres_schema}.{self.name}.rebuild"
+        if self.target.postgres_dsn is None:
+            raise ProjectionError("no PostgreSQL DSN for the rebuild lock")
+        conn = psycopg.connect(self.target.postgres_dsn, autocommit=True, connect_timeout=5)
+        key = f"{self.target.postgres_schema}.{self.name}.rebuild"
         try:
             while True:
                 row = conn.execute(
@@ -72,7 +72,7 @@ class RebuildLock:
         self._conn = conn
 
     def _enter_sqlite(self) -> None:
-        path = f"{self.settings.sqlite_path}.{self.name}.rebuild.lock"
+        path = f"{self.target.sqlite_path}.{self.name}.rebuild.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))

@@ -14,13 +14,11 @@ indexes of the set that is now live.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from projections.fold import DECISION_COLUMNS, HISTORY_COLUMNS, RegState
-
-if TYPE_CHECKING:
-    from registry.adapters.sql import Cursor
+from projections.ports import Cursor, Database
 
 PROJECTION_NAME = "registry_views"
 VIEW_TABLES = ("proj_registration", "proj_history", "proj_decision")
@@ -146,3 +144,14 @@ def table_exists(cur: Cursor, dialect: str, table: str) -> bool:
     else:
         cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
     return cur.fetchone() is not None
+
+
+def placeholders(values: Sequence[object]) -> str:
+    """`(?, ?, …)` for an IN list of `values`."""
+    return "(" + ", ".join("?" for _ in values) + ")"
+
+
+def tracked_position(db: Database, tables: TableSet) -> int:
+    """The notification id up to which `tables` were built (0 before the first batch)."""
+    rows = db.query("SELECT position FROM proj_tracking WHERE name = ?", (tables.tracking_name,))
+    return int(rows[0][0]) if rows else 0

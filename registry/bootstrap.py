@@ -7,11 +7,11 @@ working-day calendar; nothing else constructs `RegistryApp`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from domain.workdays import WorkingCalendar
-from projections import RegistryProjections
+from projections import ReadModelPorts, RebuildLockTarget, RegistryProjections
 from registry.adapters.credential_archive import CredentialArchive
 from registry.adapters.event_store.sqlite import create_private_file
 from registry.adapters.evidence_files import EvidenceFiles
@@ -104,9 +104,34 @@ def working_calendar(settings: Settings) -> WorkingCalendar:
     return default_calendar(settings.holiday_file)
 
 
-def open_projections(app: RegistryApp) -> RegistryProjections:
-    """The read models on the application's store (tables are created on first use)."""
-    return RegistryProjections(app, calendar=working_calendar(app.settings))
+def open_projections(
+    app: RegistryApp,
+    calendar: WorkingCalendar | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> RegistryProjections:
+    """The read models on the application's store (tables are created on first use).
+
+    The read side gets only its port: the app's recorder, mapper, database and clock, the
+    working calendar, the vault's masked-name lookup and where the rebuild lock lives.
+    """
+    settings = app.settings
+    ports = ReadModelPorts(
+        notifications=app.recorder,
+        mapper=app.mapper,
+        database=app.db,
+        clock=app.clock,
+        calendar=calendar or working_calendar(settings),
+        masked_name=app.vault.masked_name,
+        rebuild_lock=RebuildLockTarget(
+            store=settings.store,
+            describe=settings.describe_store(),
+            sqlite_path=settings.sqlite_path,
+            postgres_dsn=settings.postgres_dsn if settings.store == "postgres" else None,
+            postgres_schema=settings.postgres_schema,
+        ),
+    )
+    return RegistryProjections(ports, progress=progress)
 
 
 def open_users(app: RegistryApp) -> Users:

@@ -11,7 +11,7 @@ from projections import RegistryProjections
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-from registry.bootstrap import open_app
+from registry.bootstrap import open_app, open_projections
 
 
 @pytest.fixture(scope="session")
@@ -29,4 +29,4 @@ def app(settings: Settings, clock: SimulatedClock) -> Iterator[RegistryApp]:
 
 @pytest.fixture
 def views(app: RegistryApp, calendar: WorkingCalendar) -> RegistryProjections:
-    return RegistryProjections(app, calendar)
+    return open_projections(app, calendar)

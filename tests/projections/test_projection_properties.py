@@ -12,10 +12,10 @@ from uuid import UUID
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from projections.registry_views import end_of_day
 
 from domain.actors import Actor, Role
 from domain.errors import DomainError
+from domain.standing import end_of_day
 from projections import RegistryProjections
 from registry.application import (
     Amend,
@@ -165,6 +165,7 @@ def test_rebuild_equals_incremental_and_status_matches_the_aggregate(
         # move forward in time, which is all the domain requires.
         clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
         app.clock = clock
+        views.clock = clock  # the read side was handed the app's clock by its port
         registrations: list[tuple[UUID, int]] = []
         for scheme, stage in schemes:
             n = next(engineers)

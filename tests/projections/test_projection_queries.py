@@ -24,6 +24,7 @@ from registry.application import (
 )
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
+from registry.bootstrap import open_projections
 from tests.builders import REGISTRAR, REVIEWER, engineer
 from tests.projections.projection_lifecycle import draft, register, to_review
 
@@ -114,7 +115,7 @@ def test_review_queue_counts_working_days_over_national_day(
 
     # The plain weekday rule would have made it due on 2 October: the calendar matters.
     with pytest.warns(CalendarFallbackWarning):
-        weekday_only = RegistryProjections(app, WorkingCalendar(official={}))
+        weekday_only = open_projections(app, WorkingCalendar(official={}))
         assert weekday_only.review_queue(date(2024, 10, 8))[0].due == date(2024, 10, 2)
 
     # Decisions take items off the queue.

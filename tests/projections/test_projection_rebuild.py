@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from projections.__main__ import main
+from typer.testing import CliRunner
 
-from projections import RegistryProjections
+from projections import RebuildLockTarget, RegistryProjections
+from projections.rebuild_lock import RebuildLock
+from projections.tables import PROJECTION_NAME
 from registry.application import RecordCe
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
-from registry.bootstrap import open_app
+from registry.bootstrap import open_app, open_projections
+from registry.cli import app as cli
 from tests.builders import engineer
 from tests.projections.projection_lifecycle import register
 
@@ -36,29 +39,35 @@ def test_rebuild_runs_at_thousands_of_notifications_per_second(
     assert rate > 1500, f"rebuild ran at {rate:.0f} notifications/s on {settings.store}"
 
 
-def test_python_dash_m_projections_rebuilds_with_one_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_the_cli_catches_up_and_reports_its_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REGISTRY_SQLITE_PATH", str(tmp_path / "registry.sqlite"))
-    monkeypatch.setenv("REGISTRY_KEYS_DIR", str(tmp_path / "keys"))
-    monkeypatch.setenv("REGISTRY_SETTINGS", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("REGISTRY_CREATE_MISSING_SECRETS", "1")
+    """What `python -m projections catch-up|status` did, now `registry projections …`."""
+    env = {
+        "REGISTRY_SETTINGS": str(tmp_path / "absent.toml"),
+        "REGISTRY_STORE": "sqlite",
+        "REGISTRY_SQLITE_PATH": str(tmp_path / "registry.sqlite"),
+        "REGISTRY_KEYS_DIR": str(tmp_path / "keys"),
+        "REGISTRY_CREATE_MISSING_SECRETS": "1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     clock = SimulatedClock(datetime(2024, 3, 1, 9, tzinfo=UTC))
     app = open_app(Settings.load(), clock=clock)
     _, number = register(app, clock, 1)
     app.close()
+    runner = CliRunner()
 
-    assert main(["rebuild"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["command"] == "rebuild" and report["notifications"] == report["position"] > 0
-    assert main(["catch-up"]) == 0
-    assert json.loads(capsys.readouterr().out)["notifications"] == 0
-    assert main(["status"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"position": report["position"], "lag": 0}
+    done = runner.invoke(cli, ["projections", "catch-up", "--json"], env=env)
+    assert done.exit_code == 0, done.stderr
+    status = runner.invoke(cli, ["projections", "status", "--json"], env=env)
+    assert status.exit_code == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["position"] == report["latest_event"] > 0 and report["lag"] == 0
 
     app = open_app(Settings.load(), clock=clock)
     try:
-        view = RegistryProjections(app).by_number(number)
+        view = open_projections(app).by_number(number)
         assert view is not None and view.public_status == "active"
     finally:
         app.close()
@@ -67,12 +76,6 @@ def test_python_dash_m_projections_rebuilds_with_one_command(
 def test_cli_rebuild_reports_its_switch_and_refuses_to_run_twice_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from typer.testing import CliRunner
-
-    from projections.rebuild_lock import RebuildLock
-    from projections.tables import PROJECTION_NAME
-    from registry.cli import app as cli
-
     env = {
         "REGISTRY_SETTINGS": str(tmp_path / "absent.toml"),
         "REGISTRY_STORE": "sqlite",
@@ -94,7 +97,8 @@ def test_cli_rebuild_reports_its_switch_and_refuses_to_run_twice_at_once(
     assert report["events"] == report["position"] > 0
     assert report["switch_attempts"] == 1 and report["switch_lock_ms"] >= 0
 
-    with RebuildLock(Settings.load(), PROJECTION_NAME):  # an operator's rebuild elsewhere
+    lock = RebuildLockTarget("sqlite", "the test store", sqlite_path=Settings.load().sqlite_path)
+    with RebuildLock(lock, PROJECTION_NAME):  # an operator's rebuild elsewhere
         refused = runner.invoke(cli, ["projections", "rebuild", "--json"], env=env)
     assert refused.exit_code == 1 and refused.stdout == ""
     assert "Traceback" not in refused.stderr
@@ -106,7 +110,7 @@ def test_cli_rebuild_reports_its_switch_and_refuses_to_run_twice_at_once(
     assert again.exit_code == 0 and "switched in" in again.stdout
     app = open_app(Settings.load(), clock=clock)
     try:
-        view = RegistryProjections(app).by_number(number)
+        view = open_projections(app).by_number(number)
         assert view is not None and view.public_status == "active"
     finally:
         app.close()

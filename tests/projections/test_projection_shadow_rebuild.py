@@ -17,11 +17,12 @@ import pytest
 
 from domain.errors import DomainError
 from domain.workdays import WorkingCalendar
-from projections import ProjectionError, RebuildInProgress, RegistryProjections, registry_views
+from projections import ProjectionError, RebuildInProgress, RegistryProjections, projector
 from projections.tables import PROJECTION_NAME
 from registry.application import ListAsDishonest, RecordCe, Revoke, Suspend
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
+from registry.bootstrap import open_projections
 from tests.builders import REGISTRAR, engineer
 from tests.projections.concurrent_reader import ContinuousReader
 from tests.projections.projection_lifecycle import draft, register, to_review
@@ -135,7 +136,7 @@ def test_readers_see_no_wrong_answer_while_the_views_are_rebuilt(
     today = clock.now().date()
     expected = answers(views, population, today)
     head = app.recorder.max_notification_id() or 0
-    reader_views = RegistryProjections(app, calendar)  # the server's instance
+    reader_views = open_projections(app, calendar)  # the server's instance
 
     def check() -> list[str]:
         reader.count(2 * len(population.numbers) + len(population.unnumbered))
@@ -166,7 +167,7 @@ def test_readers_see_no_wrong_answer_while_the_views_are_rebuilt(
     assert rebuilt == head
     assert views.rebuild_position() is None
     assert views.snapshot() == before
-    assert tracking(app) == (head, registry_views.SCHEMA_VERSION)
+    assert tracking(app) == (head, projector.SCHEMA_VERSION)
 
 
 def test_events_written_during_a_rebuild_are_applied_exactly_once(
@@ -178,7 +179,7 @@ def test_events_written_during_a_rebuild_are_applied_exactly_once(
 ) -> None:
     population = populate(app, clock, 10)
     views.catch_up()
-    server = RegistryProjections(app, calendar)  # keeps the live views current meanwhile
+    server = open_projections(app, calendar)  # keeps the live views current meanwhile
     today = clock.now().date()
     expected = answers(server, population, today)
     written: list[str] = []
@@ -261,7 +262,7 @@ def test_a_schema_version_bump_rebuilds_in_shadow_while_the_old_views_serve(
     population = populate(app, clock, 20)
     views.catch_up()
     before = views.snapshot()
-    old_version = registry_views.SCHEMA_VERSION
+    old_version = projector.SCHEMA_VERSION
     today = clock.now().date()
     expected = answers(views, population, today)
     live_during: list[tuple[int, int]] = []
@@ -270,8 +271,8 @@ def test_a_schema_version_bump_rebuilds_in_shadow_while_the_old_views_serve(
         reader.count(2 * len(population.numbers) + len(population.unnumbered))
         return wrong_answers(views, population, today, expected)
 
-    monkeypatch.setattr(registry_views, "SCHEMA_VERSION", old_version + 1)
-    monkeypatch.setattr(registry_views, "BATCH_SIZE", 10)
+    monkeypatch.setattr(projector, "SCHEMA_VERSION", old_version + 1)
+    monkeypatch.setattr(projector, "BATCH_SIZE", 10)
     reader = ContinuousReader(check)
     with reader:
 
@@ -280,7 +281,7 @@ def test_a_schema_version_bump_rebuilds_in_shadow_while_the_old_views_serve(
             reader.marking = True
             reader.await_rounds(1)
 
-        upgraded = RegistryProjections(app, calendar, progress=progress)
+        upgraded = open_projections(app, calendar, progress=progress)
         reader.marking = False
         reader.await_rounds(1)
 
@@ -292,11 +293,11 @@ def test_a_schema_version_bump_rebuilds_in_shadow_while_the_old_views_serve(
     assert upgraded.snapshot() == before
     assert upgraded.rebuild_position() is None
     # A second program of the new version finds the views current: no second rebuild.
-    again = RegistryProjections(app, calendar, progress=lambda n: pytest.fail("rebuilt twice"))
+    again = open_projections(app, calendar, progress=lambda n: pytest.fail("rebuilt twice"))
     assert again.snapshot() == before
 
     # A projector still running the old fold refuses to write into the new views.
-    monkeypatch.setattr(registry_views, "SCHEMA_VERSION", old_version)
+    monkeypatch.setattr(projector, "SCHEMA_VERSION", old_version)
     register(app, clock, 700)
     with pytest.raises(ProjectionError, match="schema version"):
         views.catch_up()
@@ -309,7 +310,7 @@ def test_a_second_rebuild_is_refused_while_one_runs(
     populate(app, clock, 6)
     views.catch_up()
     before = views.snapshot()
-    other = RegistryProjections(app, calendar)
+    other = open_projections(app, calendar)
     refusals: list[str] = []
 
     def progress(consumed: int) -> None:

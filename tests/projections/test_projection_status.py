@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from projections.registry_views import end_of_day
 
 from domain.clock import add_years
+from domain.standing import end_of_day
 from projections import RegistryProjections
 from registry.application import Amend, Apply, Approve, ErasePersonalData, RecordCe, Revoke, Suspend
 from registry.application.clock import SimulatedClock

@@ -13,6 +13,7 @@ from projections.fold import Folder
 from registry.application import RecordCe, Submit, Suspend, Withdraw
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
+from registry.bootstrap import open_projections
 from tests.builders import REGISTRAR, engineer
 from tests.projections.projection_lifecycle import draft, register
 
@@ -30,7 +31,7 @@ def test_restart_continues_without_repeating_and_picks_up_new_events(
     app: RegistryApp, clock: SimulatedClock, calendar: WorkingCalendar
 ) -> None:
     _populate(app, clock, 100, 6)
-    first = RegistryProjections(app, calendar)
+    first = open_projections(app, calendar)
     progress: list[int] = []
     applied = first.catch_up(progress.append)
     latest = app.recorder.max_notification_id()
@@ -38,7 +39,7 @@ def test_restart_continues_without_repeating_and_picks_up_new_events(
     before = first.snapshot()
     history_rows = len(before["proj_history"])
 
-    restarted = RegistryProjections(app, calendar)  # a new process, same database
+    restarted = open_projections(app, calendar)  # a new process, same database
     assert restarted.position() == latest
     assert restarted.catch_up() == 0
     assert restarted.snapshot() == before
@@ -113,8 +114,8 @@ def test_a_second_projector_that_falls_behind_does_not_reapply(
     app: RegistryApp, clock: SimulatedClock, calendar: WorkingCalendar
 ) -> None:
     _populate(app, clock, 500, 2)
-    one = RegistryProjections(app, calendar)
-    two = RegistryProjections(app, calendar)
+    one = open_projections(app, calendar)
+    two = open_projections(app, calendar)
     stale = two.position()
     one.catch_up()
     snapshot = one.snapshot()
