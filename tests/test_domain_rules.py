@@ -410,3 +410,22 @@ def test_owner_and_named_employer_rules_are_data() -> None:
     assert reader.allows(EMP, employer_id=EMP.id) and not reader.allows(other_employer)
     assert PERMISSIONS["issue_certificate"].allows(SYSTEM)  # the registry's own renewals
     assert Role.SYSTEM not in PERMISSIONS["issue_certificate"].callers
+
+
+def test_first_release_event_forms_are_upcast_to_typed_fields() -> None:
+    """ISO text and plain dicts as the first release stored them become dates and values."""
+    reviewed = {"cycle_end": "2027-03-01", "passed": True, "valid_until": "2030-03-01"}
+    Registration.CeComplianceReviewed.upcast_v1_v2(reviewed)
+    assert reviewed["cycle_end"] == date(2027, 3, 1)
+    assert reviewed["valid_until"] == date(2030, 3, 1)
+    reinstated: dict[str, object] = {"reason": "ok", "valid_until": None}
+    Registration.Reinstated.upcast_v1_v2(reinstated)
+    assert reinstated["valid_until"] is None
+    ce = {"hours": 8.0, "provider": "CCF", "valid_until": "2026-05-01"}
+    Registration.ContinuingEducationRecorded.upcast_v1_v2(ce)
+    Registration.ContinuingEducationRecorded.upcast_v2_v3(ce)
+    assert ce == {"hours": 8.0, "provider": "CCF", "course": "", "valid_until": date(2026, 5, 1)}
+    ref = EvidenceRef("a" * 64, "application/pdf", 10, "degree", "a.pdf")
+    attached = {"evidence": ref.as_dict()}
+    Registration.EvidenceAttached.upcast_v1_v2(attached)
+    assert attached["evidence"] == ref

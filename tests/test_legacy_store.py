@@ -19,11 +19,10 @@ import pytest
 
 from domain.errors import DuplicateApplication
 from domain.personal import PersonalData
-from projections import RegistryProjections
 from registry.adapters.secrets import Secret, SecretFiles
 from registry.application import Apply
 from registry.application.settings import Settings
-from registry.bootstrap import open_app
+from registry.bootstrap import open_app, open_projections
 from registry.demo import generate_people
 from tests.builders import REGISTRAR, sie_facts
 
@@ -88,7 +87,7 @@ def test_first_release_store_answers_as_it_did(
     expected = json.loads(gzip.decompress((FIXTURE / "search.json.gz").read_bytes()))
     app = open_app(settings)
     try:
-        projections = RegistryProjections(app)
+        projections = open_projections(app)
         projections.rebuild()
         fields: tuple[str, ...] = (
             "scheme",

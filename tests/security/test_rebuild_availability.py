@@ -14,9 +14,8 @@ from typing import Any
 
 import httpx
 
-from projections import RegistryProjections
 from registry.application.clock import SimulatedClock
-from registry.bootstrap import open_app
+from registry.bootstrap import open_app, open_projections
 from tests.builders import approved
 from tests.projections.concurrent_reader import ContinuousReader
 from tests.security.conftest import Live
@@ -79,7 +78,7 @@ def test_public_answers_stay_right_during_a_projections_rebuild(
 
     operator = open_app(live.settings)  # the operator's `registry projections rebuild`
     try:
-        views = RegistryProjections(operator)
+        views = open_projections(operator)
         views.batch_size = 10
         head = operator.recorder.max_notification_id() or 0
         batches: list[int] = []
