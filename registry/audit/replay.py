@@ -277,6 +277,9 @@ def _moment(value: Any) -> datetime:
 
 
 def _day(value: Any) -> date | None:
+    """A stored business date: an ISO string (first release) or a transcoded ``date_iso``."""
+    if isinstance(value, dict) and value.get("_type_") == "date_iso":
+        value = value.get("_data_")
     return None if value is None else date.fromisoformat(str(value))
 
 
