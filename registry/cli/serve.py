@@ -9,6 +9,7 @@ import typer
 from registry.application.settings import Settings
 from registry.bootstrap import registry_session
 from registry.cli.root import app
+from registry.credentials import KeyStore
 
 
 @app.command("serve")
@@ -65,7 +66,6 @@ def run_server(
     """
     import uvicorn
 
-    from registry.credentials import KeyStore
     from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
 
     keys = KeyStore(settings.keys_dir)
