@@ -143,22 +143,28 @@ def make_actor(as_: str | None, role: Role | None, default_role: Role = Role.REG
     return Actor(actor_id.strip(), role or default_role)
 
 
-def resolve(app_: RegistryApp, ref: str) -> UUID:
-    """A registration id from a number or a uuid; unknown → `registration.not_found`."""
+def parse_ref(ref: str, malformed: str) -> UUID | str:
+    """A registration id (uuid) or a well-formed registration number (upper-cased)."""
     value = ref.strip()
     try:
-        registration_id = UUID(value)
+        return UUID(value)
     except ValueError:
         number = value.upper()
         if not is_well_formed(number):
             raise CliInputError(
-                f"{ref!r} is neither a registration id nor a well-formed registration number "
-                "(e.g. SIE-44-2026-0001237)",
+                f"{ref!r} {malformed} (e.g. SIE-44-2026-0001237)",
                 code="registration_number.malformed",
             ) from None
-        return app_.registration_id_for_number(number)
-    app_.get(registration_id)  # NotFound when unknown
-    return registration_id
+        return number
+
+
+def resolve(app_: RegistryApp, ref: str) -> UUID:
+    """A registration id from a number or a uuid; unknown → `registration.not_found`."""
+    parsed = parse_ref(ref, "is neither a registration id nor a well-formed registration number")
+    if isinstance(parsed, str):
+        return app_.registration_id_for_number(parsed)
+    app_.get(parsed)  # NotFound when unknown
+    return parsed
 
 
 def command_options(key: str | None, expected_version: int | None = None) -> CommandOptions:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
-from uuid import UUID
 
 import typer
 from rich.text import Text
 
-from domain.numbering import is_well_formed
 from projections import RegistryProjections
 from registry.application import NotFound
 from registry.cli.common import (
@@ -18,6 +16,7 @@ from registry.cli.common import (
     JsonOpt,
     RefArg,
     parse_date,
+    parse_ref,
     query_session,
     resolve,
     today_utc,
@@ -74,17 +73,9 @@ def status(
 
 
 def _number_for(projections: RegistryProjections, ref: str) -> str:
-    value = ref.strip()
-    try:
-        registration_id = UUID(value)
-    except ValueError:
-        number = value.upper()
-        if not is_well_formed(number):
-            raise CliInputError(
-                f"{ref!r} is not a well-formed registration number (e.g. SIE-44-2026-0001237)",
-                code="registration_number.malformed",
-            ) from None
-        return number
+    registration_id = parse_ref(ref, "is not a well-formed registration number")
+    if isinstance(registration_id, str):
+        return registration_id
     view = projections.by_id(registration_id)
     if view is None:
         raise NotFound(f"no registration {registration_id}")
