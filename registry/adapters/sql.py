@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -168,6 +169,25 @@ class _SqliteCursor:
         return [tuple(r) for r in self._cursor.fetchall()]
 
 
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch a (new) database to WAL. The switch needs an exclusive lock and SQLite does not
+    wait for one here, so two processes opening a new store at once retry briefly; a
+    database already in WAL (the usual case) needs no switch and no lock."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
@@ -184,7 +204,7 @@ class SqliteDatabase(Database):
             conn = sqlite3.connect(
                 self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn, self.timeout)
             conn.execute("PRAGMA secure_delete=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
