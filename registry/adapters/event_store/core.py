@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, PersistenceError
+from eventsourcing.persistence import Notification, PersistenceError, StoredEvent
 from eventsourcing.utils import strtobool
 
 from registry.adapters.secrets import MissingSecret, Secret, SecretFiles
@@ -180,6 +180,20 @@ class Authenticator:
                 self._key, self.id_text(originator_id), version, topic, state, self.kind
             )
         return hmac.compare_digest(given, expected)
+
+    def require(self, event: StoredEvent, mac: Any, table: str) -> StoredEvent:
+        """The event, if its MAC checks out; never hand an unauthenticated event onwards."""
+        if not self.check(
+            event.originator_id, event.originator_version, event.topic, event.state, mac
+        ):
+            raise UnauthenticatedEventError(
+                event.originator_id,
+                event.originator_version,
+                event.topic,
+                "no MAC recorded" if mac is None else "MAC does not match",
+                table=table,
+            )
+        return event
 
 
 def load_key(

@@ -281,28 +281,20 @@ class _Authenticated(PostgresAggregateRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params, prepare=True)
             rows = curs.fetchall()
-        check = self.authenticator.check
-        events = []
-        for row in rows:
-            event = StoredEvent(
-                originator_id=row["originator_id"],
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=bytes(row["state"]),
+        require = self.authenticator.require
+        return [
+            require(
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                ),
+                row["mac"],
+                self.events_table_name,
             )
-            mac = row["mac"]
-            if not check(
-                event.originator_id, event.originator_version, event.topic, event.state, mac
-            ):
-                raise UnauthenticatedEventError(
-                    event.originator_id,
-                    event.originator_version,
-                    event.topic,
-                    "no MAC recorded" if mac is None else "MAC does not match",
-                    table=self.events_table_name,
-                )
-            events.append(event)
-        return events
+            for row in rows
+        ]
 
 
 class AuthenticatedPostgresAggregateRecorder(_Authenticated):

@@ -262,27 +262,20 @@ class _Authenticated(SQLiteAggregateRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             rows = c.fetchall()
-        events = []
-        check = self.authenticator.check
-        for row in rows:
-            event = StoredEvent(
-                originator_id=self.convert_originator_id(row["originator_id"]),
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=row["state"],
+        require = self.authenticator.require
+        return [
+            require(
+                StoredEvent(
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                ),
+                row["mac"],
+                self.events_table_name,
             )
-            if not check(
-                event.originator_id, event.originator_version, event.topic, event.state, row["mac"]
-            ):
-                raise UnauthenticatedEventError(
-                    event.originator_id,
-                    event.originator_version,
-                    event.topic,
-                    "no MAC recorded" if row["mac"] is None else "MAC does not match",
-                    table=self.events_table_name,
-                )
-            events.append(event)
-        return events
+            for row in rows
+        ]
 
 
 class AuthenticatedSQLiteAggregateRecorder(_Authenticated):
