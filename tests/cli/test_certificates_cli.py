@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from domain.numbering import format_number
@@ -72,3 +73,17 @@ def test_issue_batch_issues_every_active_registration(cli: Cli, tmp_path: Path) 
         code=2,
         error="certificate.not_permitted",
     )
+
+
+def test_keys_generate_json_and_verify_json_name_issuer_and_region(
+    cli: Cli, tmp_path: Path
+) -> None:
+    generated = cli.json("keys", "generate")
+    assert len(generated["kid"]) == 16 and generated["alg"] == "EdDSA"
+    assert generated["active"] is True and generated["not_before"]
+    number = _active(cli, tmp_path, 901)
+    issued = cli.json("certificates", "issue", number)
+    assert issued["kid"] == generated["kid"]
+    verified = json.loads(cli.run("verify", issued["url"], "--json").stdout)
+    assert verified["valid"] is True
+    assert verified["issuer"] == "CN-44-REG" and verified["region"] == "44"
