@@ -139,12 +139,33 @@ def _shown_input(text: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The text of a CSV upload and the encoding it was read as: UTF-8 (with or without a
+    BOM, `utf-8-sig` / `utf-8`), else GB18030 (a superset of GBK: Chinese Excel's CSV)."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    encodings = ("utf-8-sig",) if bom else ("utf-8", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise BulkInputError(
+        "bulk.csv_encoding", "the CSV file must be UTF-8 (with or without BOM) or GBK/GB18030"
+    )
+
+
 def parse_csv(data: bytes) -> list[str]:
     """Rows from a CSV upload: the first column, or the column named number/credential."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BulkInputError("bulk.csv_invalid", "the CSV file must be UTF-8") from None
+    return parse_csv_with_encoding(data)[0]
+
+
+def parse_csv_with_encoding(data: bytes) -> tuple[list[str], str]:
+    """`parse_csv` and the encoding the upload was read as (see `decode_csv`)."""
+    text, encoding = decode_csv(data)
+    return _csv_items(text), encoding
+
+
+def _csv_items(text: str) -> list[str]:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error:
@@ -274,11 +295,15 @@ def build_report(
     bidding_employer_id: str | None,
     issuer: str,
     checked_at: datetime,
+    input_encoding: str | None = None,
 ) -> dict[str, Any]:
-    """The unsigned report; `sign_report` adds the signature."""
+    """The unsigned report; `sign_report` adds the signature. `input_encoding` says how an
+    uploaded CSV was read (absent for JSON input)."""
     row_dicts = [asdict(r) for r in rows]
     verdicts = [r["verdict"] for r in row_dicts]
+    encoding = {} if input_encoding is None else {"input_encoding": input_encoding}
     return {
+        **encoding,
         "report_id": str(uuid.uuid4()),
         "type": "bulk_tender_check",
         "issuer": issuer,

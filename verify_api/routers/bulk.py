@@ -22,7 +22,7 @@ from registry.application.bulk_check import (
     Lookups,
     build_report,
     check_rows,
-    parse_csv,
+    parse_csv_with_encoding,
     report_csv,
     sign_bytes,
     sign_report,
@@ -150,6 +150,7 @@ def _run(
     as_of: date,
     employer: str | None,
     fmt: Format,
+    input_encoding: str | None = None,
 ) -> Response:
     if len(items) > MAX_ROWS:
         raise ApiError(
@@ -176,6 +177,7 @@ def _run(
         bidding_employer_id=employer,
         issuer=services.settings.issuer,
         checked_at=services.clock.now(),
+        input_encoding=input_encoding,
     )
     try:
         signed = sign_report(services.keys, report)
@@ -252,11 +254,11 @@ async def bulk_check_csv(
             413, "bulk.file_too_large", f"the CSV file is limited to {MAX_CSV_BYTES} bytes"
         )
     try:
-        items = parse_csv(data)
+        items, encoding = parse_csv_with_encoding(data)
     except BulkInputError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     return await run_in_threadpool(
-        _run, services, request, items, as_of, bidding_employer_id, format
+        _run, services, request, items, as_of, bidding_employer_id, format, encoding
     )
 
 
