@@ -41,6 +41,13 @@ class BulkInputError(ValueError):
         self.message = message
 
 
+class PublicKeys(Protocol):
+    """Where verification finds public keys by kid: the registry's `KeyStore`, or a JWKS
+    trust list read offline (`registry verify-report --trust-list`)."""
+
+    def public_keys(self) -> Sequence[tuple[bytes, Any]]: ...
+
+
 class StatusOn(Protocol):
     """What the point-in-time projection answers (projections.StatusAsOf)."""
 
@@ -358,7 +365,7 @@ class SignatureCheck:
     alg: str | None = None
 
 
-def verify_detached(keys: KeyStore, payload: bytes, jws: str) -> SignatureCheck:
+def verify_detached(keys: PublicKeys, payload: bytes, jws: str) -> SignatureCheck:
     """Check a detached JWS made by `sign_bytes` against the registry's published keys."""
     parts = jws.split(".")
     if len(parts) != 3 or parts[1] != "":
@@ -392,7 +399,7 @@ def verify_detached(keys: KeyStore, payload: bytes, jws: str) -> SignatureCheck:
     return SignatureCheck(ok, "signature.valid" if ok else "signature.invalid", kid_text, alg_name)
 
 
-def verify_report(keys: KeyStore, report: dict[str, Any]) -> SignatureCheck:
+def verify_report(keys: PublicKeys, report: dict[str, Any]) -> SignatureCheck:
     signature = report.get("signature")
     if not isinstance(signature, dict) or not isinstance(signature.get("jws"), str):
         return SignatureCheck(False, "signature.missing")

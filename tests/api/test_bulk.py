@@ -126,7 +126,10 @@ def test_csv_upload_and_csv_pdf_outputs(sqlite_api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["Registry-Signature"].count(".") == 2
-    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    text = r.content.decode("utf-8-sig")
+    # The signed manifest ends the file: "# ..." lines, the last one the signature.
+    assert text.splitlines()[-1] == "# signature: " + r.headers["Registry-Signature"]
+    rows = [row for row in csv.DictReader(io.StringIO(text)) if row["index"][:1] != "#"]
     assert [(row["number"], row["verdict"]) for row in rows] == [
         (world.active, "pass"),
         (world.revoked, "fail"),

@@ -6,8 +6,9 @@ token plus one per 50 rows from the caller's per-minute bucket.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -23,11 +24,10 @@ from registry.application.bulk_check import (
     build_report,
     check_rows,
     parse_csv_with_encoding,
-    report_csv,
-    sign_bytes,
     sign_report,
     verify_report,
 )
+from registry.application.bulk_reports import load_report, signed_csv, store_report
 from registry.credentials import Status as StepStatus
 from registry.credentials import Step, verify_credential
 from verify_api.bulk_pdf import report_pdf
@@ -183,31 +183,86 @@ def _run(
         signed = sign_report(services.keys, report)
     except Exception:
         raise ApiError(503, "keys.unavailable", "the signing key is not available") from None
-    name = f"bulk-check-{as_of.isoformat()}-{signed['report_id'][:8]}"
+    try:
+        store_report(services.bulk_reports, signed)
+    except Exception:
+        raise ApiError(
+            503, "store.unavailable", "the report could not be stored; try again"
+        ) from None
+    return _render(services, signed, fmt)
+
+
+def _render(services: Services, signed: dict[str, Any], fmt: Format) -> Response:
+    """A signed report in the asked form; the same for a new report and a stored one."""
+    report_id = str(signed["report_id"])
+    name = f"bulk-check-{signed['as_of']}-{report_id[:8]}"
+    headers = {"Registry-Report-Id": report_id}
     if fmt == "csv":
-        body = report_csv(signed)
-        signature = sign_bytes(services.keys, body, "registry-bulk-check+csv")
+        body, jws = signed_csv(services.keys, signed)
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
             headers={
+                **headers,
                 "Content-Disposition": f'attachment; filename="{name}.csv"',
-                "Registry-Signature": signature["jws"],
-                "Registry-Report-Id": signed["report_id"],
+                "Registry-Signature": jws,
             },
         )
     if fmt == "pdf":
         base = services.settings.public_base_url.rstrip("/")
-        pdf = report_pdf(signed, f"{base}/api/v1/bulk-check/verify")
+        pdf = report_pdf(
+            signed, f"{base}/api/v1/bulk-check/verify", f"{base}/bulk-check/{report_id}/verify"
+        )
         return Response(
             pdf,
             media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}.pdf"',
-                "Registry-Report-Id": signed["report_id"],
-            },
+            headers={**headers, "Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )
-    return JSONResponse(signed)
+    return JSONResponse(signed, headers=headers)
+
+
+def _negotiate(request: Request, fmt: Format | None) -> Format:
+    if fmt is not None:
+        return fmt
+    accept = request.headers.get("accept", "").lower()
+    for media, chosen in (("text/csv", "csv"), ("application/pdf", "pdf")):
+        if media in accept:
+            return cast(Format, chosen)
+    return "json"
+
+
+@router.get(
+    "/bulk-check/{report_id}",
+    summary="A stored bulk check report by id: signed JSON, CSV or PDF",
+    description=(
+        "Every report made by /api/v1/bulk-check is kept (append-only) under its "
+        "`report_id`. JSON is the signed report; CSV ends with a signed manifest "
+        "(`# signature: <JWS>` over every byte before that line); the PDF embeds the signed "
+        "JSON and states its id and SHA-256. `?format=` wins over the Accept header."
+    ),
+    responses={
+        **_OUTPUTS,
+        404: {"model": ErrorBody, "description": "No report with this id."},
+    },
+)
+def get_bulk_report(
+    report_id: str,
+    request: Request,
+    services: ServicesDep,
+    format: Annotated[Format | None, Query(description="json, csv or pdf")] = None,
+) -> Response:
+    report = _stored(services, report_id)
+    if report is None:
+        raise ApiError(404, "bulk.report_not_found", "no bulk check report with this id")
+    return _render(services, report, _negotiate(request, format))
+
+
+def _stored(services: Services, report_id: str) -> dict[str, Any] | None:
+    try:
+        canonical = str(uuid.UUID(report_id))
+    except ValueError:
+        return None
+    return load_report(services.bulk_reports, canonical)
 
 
 @router.post(
