@@ -99,6 +99,11 @@ def _render(report: dict[str, Any], verify_url: str, page_url: str, digest: str)
         f"核验时间 Checked at (UTC): {_text(report['checked_at'])}",
         f"投标日期 As of (tender date): {_text(report['as_of'])}",
         f"投标单位 Bidding employer: {_text(report.get('bidding_employer_id'))}",
+        *(
+            [f"上传文件编码 Input CSV encoding: {report['input_encoding']}"]
+            if report.get("input_encoding")
+            else []
+        ),
         f"共 {summary['rows']} 行 rows · 通过 pass {summary['pass']} · "
         f"不通过 fail {summary['fail']} · 无法核验 could not check "
         f"{summary['could_not_check']}",

@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from domain.numbering import is_well_formed
@@ -135,6 +135,7 @@ class BulkRow:
     verdict: Verdict = "fail"
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. changed since the tender date
+    extra: dict[str, str] = field(default_factory=dict)  # the officer's own CSV columns
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -168,20 +169,43 @@ def parse_csv(data: bytes) -> list[str]:
 
 def parse_csv_with_encoding(data: bytes) -> tuple[list[str], str]:
     """`parse_csv` and the encoding the upload was read as (see `decode_csv`)."""
+    table = parse_csv_table(data)
+    return table.items, table.encoding
+
+
+@dataclass(frozen=True)
+class CsvInput:
+    """A CSV upload: the items to check, how it was read, and the officer's other columns
+    (named by the header row, else ``column_N``), kept per row for the outputs."""
+
+    items: list[str]
+    encoding: str
+    extra_columns: list[str]
+    extras: list[dict[str, str]]
+
+
+def parse_csv_table(data: bytes) -> CsvInput:
     text, encoding = decode_csv(data)
-    return _csv_items(text), encoding
+    items, names, extras = _csv_table(text)
+    return CsvInput(items, encoding, names, extras)
 
 
 def _csv_items(text: str) -> list[str]:
+    return _csv_table(text)[0]
+
+
+def _csv_table(text: str) -> tuple[list[str], list[str], list[dict[str, str]]]:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error:
         raise BulkInputError("bulk.csv_invalid", "the CSV file cannot be parsed") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        return []
-    header = [c.strip().lower() for c in rows[0]]
+        return [], [], []
+    first = [c.strip() for c in rows[0]]
+    header = [c.lower() for c in first]
     column = 0
+    named = True
     for name in ("number", "registration_number", "credential", "item", "编号", "登记编号"):
         if name in header:
             column = header.index(name)
@@ -190,7 +214,44 @@ def _csv_items(text: str) -> list[str]:
     else:
         if header and header[0] in {"input", "registration", "no", "id"}:
             rows = rows[1:]
-    return [r[column].strip() if column < len(r) else "" for r in rows]
+        else:
+            named = False
+    width = max(len(r) for r in rows) if rows else len(first)
+    names = [
+        _extra_name(first[i] if named and i < len(first) and first[i] else f"column_{i + 1}")
+        for i in range(width)
+    ]
+    kept = [i for i in range(width) if i != column]
+    unique: list[str] = []
+    for i in kept:
+        name = names[i]
+        while name in unique:
+            name += "_"
+        unique.append(name)
+    items = [r[column].strip() if column < len(r) else "" for r in rows]
+    extras = [
+        {name: (r[i].strip() if i < len(r) else "") for name, i in zip(unique, kept, strict=True)}
+        for r in rows
+    ]
+    return items, unique, extras
+
+
+def _extra_name(name: str) -> str:
+    """An officer's column name, kept apart from the report's own column names."""
+    return f"input.{name}" if name in CSV_COLUMNS else name
+
+
+def check_tender_date(as_of: date, now: datetime, *, allow_future: bool = False) -> None:
+    """Refuse a tender date after today unless asked: a status "as of" a day that has not
+    come yet is a forecast, not a check. Today is taken where it is latest (UTC+14), so a
+    tender dated today anywhere, the registry's own zone included, is never refused."""
+    latest_today = (now.astimezone(UTC) + timedelta(hours=14)).date()
+    if as_of > latest_today and not allow_future:
+        raise BulkInputError(
+            "bulk.tender_date_in_future",
+            f"the tender date {as_of.isoformat()} is in the future; "
+            "pass allow_future=true to check it anyway",
+        )
 
 
 def check_rows(
@@ -198,6 +259,7 @@ def check_rows(
     as_of: date,
     bidding_employer_id: str | None,
     lookups: Lookups,
+    extras: Sequence[dict[str, str]] | None = None,
 ) -> list[BulkRow]:
     """Check every row; one bad row never spoils the others."""
     if len(items) > MAX_ROWS:
@@ -206,7 +268,10 @@ def check_rows(
         )
     if not items:
         raise BulkInputError("bulk.empty", "no registration numbers or credentials given")
-    return [_check_one(i, raw, as_of, bidding_employer_id, lookups) for i, raw in enumerate(items)]
+    rows = [_check_one(i, raw, as_of, bidding_employer_id, lookups) for i, raw in enumerate(items)]
+    for row, extra in zip(rows, extras or (), strict=False):
+        row.extra = dict(extra)
+    return rows
 
 
 def _check_one(
@@ -303,14 +368,18 @@ def build_report(
     issuer: str,
     checked_at: datetime,
     input_encoding: str | None = None,
+    extra_columns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The unsigned report; `sign_report` adds the signature. `input_encoding` says how an
-    uploaded CSV was read (absent for JSON input)."""
+    uploaded CSV was read (absent for JSON input); `extra_columns` names the officer's own
+    CSV columns, kept in each row's `extra` (absent when there are none)."""
     row_dicts = [asdict(r) for r in rows]
     verdicts = [r["verdict"] for r in row_dicts]
-    encoding = {} if input_encoding is None else {"input_encoding": input_encoding}
+    optional: dict[str, Any] = {} if input_encoding is None else {"input_encoding": input_encoding}
+    if extra_columns:
+        optional["extra_columns"] = list(extra_columns)
     return {
-        **encoding,
+        **optional,
         "report_id": str(uuid.uuid4()),
         "type": "bulk_tender_check",
         "issuer": issuer,
@@ -438,7 +507,8 @@ def report_csv(report: dict[str, Any]) -> bytes:
     """The rows as CSV (UTF-8 with BOM, so spreadsheet tools read the Chinese correctly)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    extra_columns = [str(c) for c in report.get("extra_columns") or []]
+    writer.writerow([*CSV_COLUMNS, *(_csv_safe(c) for c in extra_columns)])
     for row in report["rows"]:
         values = []
         for column in CSV_COLUMNS:
@@ -448,6 +518,8 @@ def report_csv(report: dict[str, Any]) -> bytes:
             elif isinstance(value, bool):
                 value = "yes" if value else "no"
             values.append("" if value is None else _csv_safe(str(value)))
+        extra = row.get("extra") or {}
+        values += [_csv_safe(str(extra.get(c, ""))) for c in extra_columns]
         writer.writerow(values)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from registry.application.bulk_reports import report_sha256, verify_report_file
@@ -127,3 +129,70 @@ def test_verify_report_cli_checks_each_form_and_names_a_one_byte_change(
     assert (code, out["valid"], out["code"]) == (1, False, "pdf.hash_mismatch")
     code, out = verify("cut.csv", csv_data[: csv_data.rindex(b"# signature:")])
     assert (code, out["code"]) == (1, "signature.missing")
+
+
+def test_a_future_tender_date_is_refused_unless_allowed(sqlite_api: Api) -> None:
+    api = sqlite_api
+    world = build_world(api)
+    future = (api.clock.now() + timedelta(days=3)).date().isoformat()
+    refused = api.client.post("/api/v1/bulk-check", json={"items": [world.active], "as_of": future})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "bulk.tender_date_in_future"
+    upload = f"number\n{world.active}\n".encode()
+    refused_csv = api.client.post(
+        "/api/v1/bulk-check/csv",
+        files={"file": ("t.csv", upload, "text/csv")},
+        data={"as_of": future},
+    )
+    assert refused_csv.json()["code"] == "bulk.tender_date_in_future"
+    allowed = api.client.post(
+        "/api/v1/bulk-check",
+        json={"items": [world.active], "as_of": future, "allow_future": True},
+    )
+    assert allowed.status_code == 200 and allowed.json()["as_of"] == future
+    allowed_csv = api.client.post(
+        "/api/v1/bulk-check/csv",
+        files={"file": ("t.csv", upload, "text/csv")},
+        data={"as_of": future, "allow_future": "true"},
+    )
+    assert allowed_csv.status_code == 200, allowed_csv.text
+    today = api.client.post(
+        "/api/v1/bulk-check",
+        json={"items": [world.active], "as_of": api.clock.now().date().isoformat()},
+    )
+    assert today.status_code == 200
+
+
+def test_officer_columns_and_input_encoding_are_kept_in_every_output(
+    sqlite_api: Api,
+) -> None:
+    api = sqlite_api
+    world = build_world(api)
+    upload = (
+        f"序号,登记编号,备注,verdict\n"
+        f'1,{world.active},=HYPERLINK("http://x"),a\n'
+        f"2,{world.revoked},项目经理,b\n"
+    ).encode("gbk")
+    r = api.client.post(
+        "/api/v1/bulk-check/csv",
+        files={"file": ("团队.csv", upload, "text/csv")},
+        data={"as_of": api.clock.now().date().isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["extra_columns"] == ["序号", "备注", "input.verdict"]
+    assert [row["extra"] for row in report["rows"]] == [
+        {"序号": "1", "备注": '=HYPERLINK("http://x")', "input.verdict": "a"},
+        {"序号": "2", "备注": "项目经理", "input.verdict": "b"},
+    ]
+    report_id = report["report_id"]
+    text = api.client.get(f"/api/v1/bulk-check/{report_id}?format=csv").content.decode("utf-8-sig")
+    assert "# input_encoding: gb18030" in text.splitlines()
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["index"][:1] != "#"]
+    assert [(r["verdict"], r["input.verdict"], r["备注"], r["序号"]) for r in rows] == [
+        ("pass", "a", '\'=HYPERLINK("http://x")', "1"),
+        ("fail", "b", "项目经理", "2"),
+    ]
+    pdf = api.client.get(f"/api/v1/bulk-check/{report_id}?format=pdf").content
+    page_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "gb18030" in page_text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
@@ -20,10 +21,12 @@ from registry.application.bulk_check import (
     MAX_ROWS,
     BulkInputError,
     CredentialCheck,
+    CsvInput,
     Lookups,
     build_report,
     check_rows,
-    parse_csv_with_encoding,
+    check_tender_date,
+    parse_csv_table,
     sign_report,
     verify_report,
 )
@@ -64,6 +67,10 @@ class BulkIn(BaseModel):
         max_length=100,
         description="Also confirm each engineer was registered to this employer on as_of.",
         examples=["emp-91440300"],
+    )
+    allow_future: bool = Field(
+        default=False,
+        description="Check a tender date after today (else 422 `bulk.tender_date_in_future`).",
     )
 
 
@@ -150,12 +157,18 @@ def _run(
     as_of: date,
     employer: str | None,
     fmt: Format,
-    input_encoding: str | None = None,
+    *,
+    allow_future: bool = False,
+    table: CsvInput | None = None,
 ) -> Response:
     if len(items) > MAX_ROWS:
         raise ApiError(
             413, "bulk.too_many_rows", f"at most {MAX_ROWS} rows per request, got {len(items)}"
         )
+    try:
+        check_tender_date(as_of, services.clock.now(), allow_future=allow_future)
+    except BulkInputError as exc:
+        raise ApiError(422, exc.code, exc.message) from None
     wait = services.limiter.take(client_ip(request), len(items) / 50)
     if wait > 0:
         raise ApiError(
@@ -166,7 +179,8 @@ def _run(
         )
     employer = employer.strip() if employer and employer.strip() else None
     try:
-        rows = check_rows(items, as_of, employer, _lookups(services))
+        extras = table.extras if table is not None else None
+        rows = check_rows(items, as_of, employer, _lookups(services), extras)
     except BulkInputError as exc:
         raise ApiError(
             413 if exc.code == "bulk.too_many_rows" else 422, exc.code, exc.message
@@ -177,7 +191,8 @@ def _run(
         bidding_employer_id=employer,
         issuer=services.settings.issuer,
         checked_at=services.clock.now(),
-        input_encoding=input_encoding,
+        input_encoding=table.encoding if table is not None else None,
+        extra_columns=table.extra_columns if table is not None else (),
     )
     try:
         signed = sign_report(services.keys, report)
@@ -282,7 +297,13 @@ def bulk_check(
     payload: BulkIn, request: Request, services: ServicesDep, format: FormatQuery = "json"
 ) -> Response:
     return _run(
-        services, request, payload.items, payload.as_of, payload.bidding_employer_id, format
+        services,
+        request,
+        payload.items,
+        payload.as_of,
+        payload.bidding_employer_id,
+        format,
+        allow_future=payload.allow_future,
     )
 
 
@@ -290,8 +311,12 @@ def bulk_check(
     "/bulk-check/csv",
     summary="Check up to 1,000 registrations as of a tender date (CSV upload)",
     description=(
-        "Upload a UTF-8 CSV: one registration number or credential per row (first column, "
-        "or a column named `number` / `credential`). Same outputs as /api/v1/bulk-check."
+        "Upload a CSV (UTF-8 with or without BOM, or GBK/GB18030 as Chinese Excel saves it): "
+        "one registration number or credential per row (first column, or a column named "
+        "`number` / `credential`). Your other columns are kept in each row's `extra` and in "
+        "the CSV output; the detected encoding is in `input_encoding`. A tender date after "
+        "today is refused (422 `bulk.tender_date_in_future`) unless `allow_future` is true. "
+        "Same outputs as /api/v1/bulk-check."
     ),
     responses=_OUTPUTS,
 )
@@ -301,6 +326,9 @@ async def bulk_check_csv(
     file: Annotated[UploadFile, File(description="CSV file, at most 2 MB")],
     as_of: Annotated[date, Form(description="The tender date", examples=["2026-04-01"])],
     bidding_employer_id: Annotated[str | None, Form(max_length=100)] = None,
+    allow_future: Annotated[
+        bool, Form(description="Check a tender date after today (else 422).")
+    ] = False,
     format: FormatQuery = "json",
 ) -> Response:
     data = await file.read(MAX_CSV_BYTES + 1)
@@ -309,11 +337,21 @@ async def bulk_check_csv(
             413, "bulk.file_too_large", f"the CSV file is limited to {MAX_CSV_BYTES} bytes"
         )
     try:
-        items, encoding = parse_csv_with_encoding(data)
+        table = parse_csv_table(data)
     except BulkInputError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     return await run_in_threadpool(
-        _run, services, request, items, as_of, bidding_employer_id, format, encoding
+        partial(
+            _run,
+            services,
+            request,
+            table.items,
+            as_of,
+            bidding_employer_id,
+            format,
+            allow_future=allow_future,
+            table=table,
+        )
     )
 
 
