@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from domain.workdays import WorkingCalendar
 from projections import ReadModelPorts, RebuildLockTarget, RegistryProjections
+from registry.adapters.bulk_reports import SqlBulkReports
 from registry.adapters.credential_archive import CredentialArchive
 from registry.adapters.event_store.sqlite import create_private_file
 from registry.adapters.evidence_files import EvidenceFiles
@@ -31,6 +32,7 @@ from registry.adapters.users import UserStore
 from registry.adapters.vault import PersonalDataVault
 from registry.application.certificates import CredentialArchive as CredentialArchivePort
 from registry.application.clock import Clock
+from registry.application.ports import BulkReports
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
 from registry.application.users import Users
@@ -39,6 +41,7 @@ __all__ = [
     "describe_store_failure",
     "is_store_failure",
     "open_app",
+    "open_bulk_reports",
     "open_credential_archive",
     "open_projections",
     "open_users",
@@ -142,6 +145,11 @@ def open_users(app: RegistryApp) -> Users:
 def open_credential_archive(app: RegistryApp) -> CredentialArchivePort:
     """The archive of issued credentials on the application's store."""
     return CredentialArchive(app.db)
+
+
+def open_bulk_reports(app: RegistryApp) -> BulkReports:
+    """The append-only store of signed bulk tender check reports on the application's store."""
+    return SqlBulkReports(app.db)
 
 
 @contextmanager

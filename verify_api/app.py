@@ -18,7 +18,13 @@ from fastapi.staticfiles import StaticFiles
 
 from domain.evidence import MAX_EVIDENCE_BYTES
 from registry.application import Clock, RegistryApp, Settings
-from registry.bootstrap import open_app, open_credential_archive, open_projections, open_users
+from registry.bootstrap import (
+    open_app,
+    open_bulk_reports,
+    open_credential_archive,
+    open_projections,
+    open_users,
+)
 from registry.credentials import KeyStore
 from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
 from verify_api.evidence import EvidenceReceiver
@@ -101,6 +107,7 @@ def create_app(
         users=open_users(registry_app),
         keys=KeyStore(settings.keys_dir),
         archive=open_credential_archive(registry_app),
+        bulk_reports=open_bulk_reports(registry_app),
         evidence=EvidenceReceiver(),
         limiter=RateLimiter(
             rate_limit_per_minute

@@ -1,7 +1,10 @@
 """The printable bulk tender check report: a PDF a tender officer can file with the bid.
 
-It shows every row with its status on the tender date and now, the verdict, and the
-report's signature (key id and JWS) so the JSON form can be verified against the JWKS.
+It shows every row with its status on the tender date and now, the verdict, the report id
+and hash, a QR code to the public page that says whether the registry's stored copy is
+genuine, and the report's signature (key id and JWS). The signed JSON report itself is
+embedded as a file attachment, and the id and hash are in the document information, so
+`registry verify-report` can check the PDF offline (`registry.application.bulk_reports`).
 Chinese text needs an embedded CJK font; the same font the certificate PDF uses.
 """
 
@@ -11,12 +14,23 @@ import io
 from typing import Any
 from xml.sax.saxutils import escape
 
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject, TextStringObject
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from registry.application.bulk_check import canonical_json
+from registry.application.bulk_reports import (
+    PDF_HASH_KEY,
+    PDF_ID_KEY,
+    REPORT_ATTACHMENT,
+    report_sha256,
+)
 from registry.credentials import cjk_font as certificate_font
 
 
@@ -34,7 +48,33 @@ _STATUS_COLOURS = {
 _VERDICT_WORDS = {"pass": "通过 PASS", "fail": "不通过 FAIL", "could_not_check": "无法核验 UNKNOWN"}
 
 
-def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
+def report_pdf(report: dict[str, Any], verify_url: str, page_url: str) -> bytes:
+    """The printable report; `page_url` is the public page for this report id (the QR),
+    `verify_url` where the JSON form can be posted for checking."""
+    digest = report_sha256(report)
+    rendered = _render(report, verify_url, page_url, digest)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(rendered)))
+    writer.add_attachment(REPORT_ATTACHMENT, canonical_json(report))
+    writer.add_metadata(
+        {
+            NameObject(PDF_ID_KEY): TextStringObject(str(report["report_id"])),
+            NameObject(PDF_HASH_KEY): TextStringObject(digest),
+        }
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _qr(url: str, size: float) -> Drawing:
+    widget = QrCodeWidget(url)
+    x1, y1, x2, y2 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def _render(report: dict[str, Any], verify_url: str, page_url: str, digest: str) -> bytes:
     font = cjk_font()
     body = ParagraphStyle("body", fontName=font, fontSize=8, leading=10)
     title = ParagraphStyle("title", fontName=font, fontSize=14, leading=18)
@@ -51,20 +91,32 @@ def report_pdf(report: dict[str, Any], verify_url: str) -> bytes:
         author=str(report["issuer"]),
     )
     summary = report["summary"]
+    facts = _para(
+        body,
+        f"报告编号 Report ID: {_text(report['report_id'])}",
+        f"报告哈希 Report SHA-256: {digest}",
+        f"签发机构 Issuer: {_text(report['issuer'])}",
+        f"核验时间 Checked at (UTC): {_text(report['checked_at'])}",
+        f"投标日期 As of (tender date): {_text(report['as_of'])}",
+        f"投标单位 Bidding employer: {_text(report.get('bidding_employer_id'))}",
+        *(
+            [f"上传文件编码 Input CSV encoding: {report['input_encoding']}"]
+            if report.get("input_encoding")
+            else []
+        ),
+        f"共 {summary['rows']} 行 rows · 通过 pass {summary['pass']} · "
+        f"不通过 fail {summary['fail']} · 无法核验 could not check "
+        f"{summary['could_not_check']}",
+    )
     story: list[Any] = [
         _para(title, "工程师登记批量核验报告 · Bulk tender check report"),
         Spacer(1, 3 * mm),
-        _para(
-            body,
-            f"报告编号 Report ID: {_text(report['report_id'])}",
-            f"签发机构 Issuer: {_text(report['issuer'])}",
-            f"核验时间 Checked at (UTC): {_text(report['checked_at'])}",
-            f"投标日期 As of (tender date): {_text(report['as_of'])}",
-            f"投标单位 Bidding employer: {_text(report.get('bidding_employer_id'))}",
-            f"共 {summary['rows']} 行 rows · 通过 pass {summary['pass']} · "
-            f"不通过 fail {summary['fail']} · 无法核验 could not check "
-            f"{summary['could_not_check']}",
+        Table(
+            [[_qr(page_url, 26 * mm), facts]],
+            colWidths=[30 * mm, None],
+            style=[("VALIGN", (0, 0), (-1, -1), "TOP")],
         ),
+        _para(small, f"扫码核验本报告 Scan to check this report with the registry: {page_url}"),
         Spacer(1, 4 * mm),
     ]
     header = [

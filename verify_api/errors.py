@@ -111,7 +111,11 @@ def domain_status(exc: DomainError) -> int:
         return 404
     if isinstance(exc, ConcurrencyConflict | DuplicateApplication | IdempotencyKeyReused):
         return 409
-    if exc.code in {"registration.invalid_transition", "user.duplicate"}:
+    if exc.code in {
+        "registration.invalid_transition",
+        "certificate.not_permitted",
+        "user.duplicate",
+    }:
         return 409
     if exc.code == "user.not_found":
         return 404

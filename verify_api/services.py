@@ -10,6 +10,7 @@ from typing import Any
 
 from projections import RegistryProjections
 from registry.application import Clock, CredentialArchive, RegistryApp, Settings, Users
+from registry.application.ports import BulkReports
 from registry.credentials import KeyStore, KeyStoreError, TrustStore
 from verify_api.evidence import EvidenceReceiver
 from verify_api.ratelimit import RateLimiter
@@ -26,6 +27,7 @@ class Services:
     users: Users
     keys: KeyStore
     archive: CredentialArchive
+    bulk_reports: BulkReports
     evidence: EvidenceReceiver
     limiter: RateLimiter
     clock: Clock

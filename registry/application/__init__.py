@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from registry.application import bulk_check
 from registry.application.certificates import (
+    BatchOutcome,
+    CertificateRefused,
     CredentialArchive,
     IssuedCertificate,
     SigningKeys,
+    certificate_refusal,
     certificate_serial,
     credential_expiry,
     issue_certificate,
+    issue_certificates,
     printable_certificate,
+    require_certificate_permitted,
 )
 from registry.application.clock import Clock, SimulatedClock, SystemClock
 from registry.application.commands import (
@@ -77,6 +82,8 @@ __all__ = [
     "Apply",
     "Approve",
     "AttachEvidence",
+    "BatchOutcome",
+    "CertificateRefused",
     "Clock",
     "Command",
     "CommandOptions",
@@ -122,9 +129,12 @@ __all__ = [
     "Users",
     "Withdraw",
     "bulk_check",
+    "certificate_refusal",
     "certificate_serial",
     "credential_expiry",
     "erasure_result",
     "issue_certificate",
+    "issue_certificates",
     "printable_certificate",
+    "require_certificate_permitted",
 ]

@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from domain.numbering import is_well_formed
@@ -39,6 +39,13 @@ class BulkInputError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class PublicKeys(Protocol):
+    """Where verification finds public keys by kid: the registry's `KeyStore`, or a JWKS
+    trust list read offline (`registry verify-report --trust-list`)."""
+
+    def public_keys(self) -> Sequence[tuple[bytes, Any]]: ...
 
 
 class StatusOn(Protocol):
@@ -128,6 +135,7 @@ class BulkRow:
     verdict: Verdict = "fail"
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. changed since the tender date
+    extra: dict[str, str] = field(default_factory=dict)  # the officer's own CSV columns
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -139,21 +147,65 @@ def _shown_input(text: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The text of a CSV upload and the encoding it was read as: UTF-8 (with or without a
+    BOM, `utf-8-sig` / `utf-8`), else GB18030 (a superset of GBK: Chinese Excel's CSV)."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    encodings = ("utf-8-sig",) if bom else ("utf-8", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise BulkInputError(
+        "bulk.csv_encoding", "the CSV file must be UTF-8 (with or without BOM) or GBK/GB18030"
+    )
+
+
 def parse_csv(data: bytes) -> list[str]:
     """Rows from a CSV upload: the first column, or the column named number/credential."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BulkInputError("bulk.csv_invalid", "the CSV file must be UTF-8") from None
+    return parse_csv_with_encoding(data)[0]
+
+
+def parse_csv_with_encoding(data: bytes) -> tuple[list[str], str]:
+    """`parse_csv` and the encoding the upload was read as (see `decode_csv`)."""
+    table = parse_csv_table(data)
+    return table.items, table.encoding
+
+
+@dataclass(frozen=True)
+class CsvInput:
+    """A CSV upload: the items to check, how it was read, and the officer's other columns
+    (named by the header row, else ``column_N``), kept per row for the outputs."""
+
+    items: list[str]
+    encoding: str
+    extra_columns: list[str]
+    extras: list[dict[str, str]]
+
+
+def parse_csv_table(data: bytes) -> CsvInput:
+    text, encoding = decode_csv(data)
+    items, names, extras = _csv_table(text)
+    return CsvInput(items, encoding, names, extras)
+
+
+def _csv_items(text: str) -> list[str]:
+    return _csv_table(text)[0]
+
+
+def _csv_table(text: str) -> tuple[list[str], list[str], list[dict[str, str]]]:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error:
         raise BulkInputError("bulk.csv_invalid", "the CSV file cannot be parsed") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        return []
-    header = [c.strip().lower() for c in rows[0]]
+        return [], [], []
+    first = [c.strip() for c in rows[0]]
+    header = [c.lower() for c in first]
     column = 0
+    named = True
     for name in ("number", "registration_number", "credential", "item", "编号", "登记编号"):
         if name in header:
             column = header.index(name)
@@ -162,7 +214,44 @@ def parse_csv(data: bytes) -> list[str]:
     else:
         if header and header[0] in {"input", "registration", "no", "id"}:
             rows = rows[1:]
-    return [r[column].strip() if column < len(r) else "" for r in rows]
+        else:
+            named = False
+    width = max(len(r) for r in rows) if rows else len(first)
+    names = [
+        _extra_name(first[i] if named and i < len(first) and first[i] else f"column_{i + 1}")
+        for i in range(width)
+    ]
+    kept = [i for i in range(width) if i != column]
+    unique: list[str] = []
+    for i in kept:
+        name = names[i]
+        while name in unique:
+            name += "_"
+        unique.append(name)
+    items = [r[column].strip() if column < len(r) else "" for r in rows]
+    extras = [
+        {name: (r[i].strip() if i < len(r) else "") for name, i in zip(unique, kept, strict=True)}
+        for r in rows
+    ]
+    return items, unique, extras
+
+
+def _extra_name(name: str) -> str:
+    """An officer's column name, kept apart from the report's own column names."""
+    return f"input.{name}" if name in CSV_COLUMNS else name
+
+
+def check_tender_date(as_of: date, now: datetime, *, allow_future: bool = False) -> None:
+    """Refuse a tender date after today unless asked: a status "as of" a day that has not
+    come yet is a forecast, not a check. Today is taken where it is latest (UTC+14), so a
+    tender dated today anywhere, the registry's own zone included, is never refused."""
+    latest_today = (now.astimezone(UTC) + timedelta(hours=14)).date()
+    if as_of > latest_today and not allow_future:
+        raise BulkInputError(
+            "bulk.tender_date_in_future",
+            f"the tender date {as_of.isoformat()} is in the future; "
+            "pass allow_future=true to check it anyway",
+        )
 
 
 def check_rows(
@@ -170,6 +259,7 @@ def check_rows(
     as_of: date,
     bidding_employer_id: str | None,
     lookups: Lookups,
+    extras: Sequence[dict[str, str]] | None = None,
 ) -> list[BulkRow]:
     """Check every row; one bad row never spoils the others."""
     if len(items) > MAX_ROWS:
@@ -178,7 +268,10 @@ def check_rows(
         )
     if not items:
         raise BulkInputError("bulk.empty", "no registration numbers or credentials given")
-    return [_check_one(i, raw, as_of, bidding_employer_id, lookups) for i, raw in enumerate(items)]
+    rows = [_check_one(i, raw, as_of, bidding_employer_id, lookups) for i, raw in enumerate(items)]
+    for row, extra in zip(rows, extras or (), strict=False):
+        row.extra = dict(extra)
+    return rows
 
 
 def _check_one(
@@ -274,11 +367,19 @@ def build_report(
     bidding_employer_id: str | None,
     issuer: str,
     checked_at: datetime,
+    input_encoding: str | None = None,
+    extra_columns: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The unsigned report; `sign_report` adds the signature."""
+    """The unsigned report; `sign_report` adds the signature. `input_encoding` says how an
+    uploaded CSV was read (absent for JSON input); `extra_columns` names the officer's own
+    CSV columns, kept in each row's `extra` (absent when there are none)."""
     row_dicts = [asdict(r) for r in rows]
     verdicts = [r["verdict"] for r in row_dicts]
+    optional: dict[str, Any] = {} if input_encoding is None else {"input_encoding": input_encoding}
+    if extra_columns:
+        optional["extra_columns"] = list(extra_columns)
     return {
+        **optional,
         "report_id": str(uuid.uuid4()),
         "type": "bulk_tender_check",
         "issuer": issuer,
@@ -333,7 +434,7 @@ class SignatureCheck:
     alg: str | None = None
 
 
-def verify_detached(keys: KeyStore, payload: bytes, jws: str) -> SignatureCheck:
+def verify_detached(keys: PublicKeys, payload: bytes, jws: str) -> SignatureCheck:
     """Check a detached JWS made by `sign_bytes` against the registry's published keys."""
     parts = jws.split(".")
     if len(parts) != 3 or parts[1] != "":
@@ -367,7 +468,7 @@ def verify_detached(keys: KeyStore, payload: bytes, jws: str) -> SignatureCheck:
     return SignatureCheck(ok, "signature.valid" if ok else "signature.invalid", kid_text, alg_name)
 
 
-def verify_report(keys: KeyStore, report: dict[str, Any]) -> SignatureCheck:
+def verify_report(keys: PublicKeys, report: dict[str, Any]) -> SignatureCheck:
     signature = report.get("signature")
     if not isinstance(signature, dict) or not isinstance(signature.get("jws"), str):
         return SignatureCheck(False, "signature.missing")
@@ -406,7 +507,8 @@ def report_csv(report: dict[str, Any]) -> bytes:
     """The rows as CSV (UTF-8 with BOM, so spreadsheet tools read the Chinese correctly)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    extra_columns = [str(c) for c in report.get("extra_columns") or []]
+    writer.writerow([*CSV_COLUMNS, *(_csv_safe(c) for c in extra_columns)])
     for row in report["rows"]:
         values = []
         for column in CSV_COLUMNS:
@@ -416,6 +518,8 @@ def report_csv(report: dict[str, Any]) -> bytes:
             elif isinstance(value, bool):
                 value = "yes" if value else "no"
             values.append("" if value is None else _csv_safe(str(value)))
+        extra = row.get("extra") or {}
+        values += [_csv_safe(str(extra.get(c, ""))) for c in extra_columns]
         writer.writerow(values)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
@@ -17,8 +18,10 @@ from uuid import UUID
 
 from domain.actors import Actor
 from domain.clock import add_years
-from domain.errors import InvalidTransition
+from domain.errors import DomainError, InvalidTransition
 from domain.registration import Registration
+from domain.standing import in_force
+from domain.status import Status
 from registry.application.commands import CommandOptions, CommandResult, RecordCertificate
 from registry.application.service import RegistryApp
 from registry.credentials import (
@@ -57,6 +60,38 @@ class IssuedCertificate:
     url: str
 
 
+class CertificateRefused(InvalidTransition):
+    """No certificate for a registration that is not permitted to practise (a 409)."""
+
+    code = "certificate.not_permitted"
+
+
+def certificate_refusal(reg: Registration, now: datetime) -> str | None:
+    """Why `reg` may not have a (clean) certificate at `now`, in words; None when it may."""
+    label = reg.number or str(reg.id)
+    if reg.number is None:
+        return f"registration {label} is not approved (status {reg.status.value})"
+    point = reg.point_at(now)
+    status = reg.status_at(now)
+    if status is Status.EXPIRED or (
+        in_force(status, numbered=True) and credential_expiry(reg, now) <= now
+    ):
+        return f"registration {label} expired: it was valid until {reg.valid_until}"
+    if not in_force(status, numbered=True):
+        reason = point.reason_code if point is not None else None
+        since = f" since {point.at:%Y-%m-%d}" if point is not None else ""
+        because = f" ({reason})" if reason else ""
+        return f"registration {label} is {status.value}{because}{since}; it may not practise"
+    return None
+
+
+def require_certificate_permitted(reg: Registration, now: datetime) -> None:
+    """Raise `CertificateRefused` with the reason unless `reg` may practise at `now`."""
+    refusal = certificate_refusal(reg, now)
+    if refusal is not None:
+        raise CertificateRefused(refusal)
+
+
 def certificate_serial(registration_id: UUID, actor: Actor, key: str | None, now: datetime) -> str:
     """Random, or derived from the idempotency key so a retried issue is the same issue."""
     if key is None:
@@ -83,13 +118,15 @@ def issue_certificate(
 ) -> IssuedCertificate:
     """Sign, archive and record a credential for an active registration.
 
-    Raises `InvalidTransition` unless the registration is active and numbered, and whatever
-    `keys.active()` raises when no signing key is available.
+    Raises `CertificateRefused` (with the reason in words) unless the registration is
+    permitted to practise now, and whatever `keys.active()` raises when no signing key is
+    available.
     """
     reg = app.get(registration_id)
     now = app.clock.now()
-    if not reg.permitted or reg.number is None:
-        raise InvalidTransition("a certificate is only issued for an active registration")
+    require_certificate_permitted(reg, now)
+    if reg.number is None:  # unreachable after the check above; narrows the type
+        raise CertificateRefused("a certificate is only issued for a numbered registration")
     data = None if reg.personal_data_erased else app.personal_data(reg)
     masked = data.masked_name if data is not None else "*"
     expires_at = credential_expiry(reg, now)
@@ -125,6 +162,41 @@ def issue_certificate(
         credential=credential,
         url=credential_url(settings.public_base_url, credential),
     )
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """One registration of a batch: issued (`issued`), or refused with a code and reason."""
+
+    registration_id: UUID
+    number: str | None
+    issued: IssuedCertificate | None = None
+    refused_code: str | None = None
+    refused: str | None = None
+
+
+def issue_certificates(
+    app: RegistryApp,
+    archive: CredentialArchive,
+    keys: SigningKeys,
+    registration_ids: Iterable[UUID],
+    actor: Actor,
+    progress: Callable[[int], None] | None = None,
+) -> list[BatchOutcome]:
+    """`issue_certificate` for each registration; a refusal is recorded and the batch goes
+    on, while a missing signing key (or a store failure) stops it."""
+    outcomes = []
+    for registration_id in registration_ids:
+        number = app.get(registration_id).number
+        try:
+            issued = issue_certificate(app, archive, keys, registration_id, actor)
+        except DomainError as exc:
+            outcomes.append(BatchOutcome(registration_id, number, None, exc.code, exc.message))
+        else:
+            outcomes.append(BatchOutcome(registration_id, number, issued))
+        if progress is not None:
+            progress(1)
+    return outcomes
 
 
 def printable_certificate(

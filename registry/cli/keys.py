@@ -101,13 +101,28 @@ def generate(
             "--not-before", help="Open the signing window at this ISO time (default now)."
         ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Create the first signing key (refuses if keys exist: use rotate)."""
     store = _store(keys_dir)
+    moment = _instant(not_before, "--not-before")
     try:
-        key = store.generate(alg.algorithm, not_before=_instant(not_before, "--not-before"))
+        key = store.generate(alg.algorithm, not_before=moment)
     except KeyStoreError as exc:
         raise _fail(str(exc)) from None
+    if as_json:
+        info = next((i for i in store.list() if i.kid == key.kid), None)
+        data = {
+            "kid": key.kid_hex,
+            "alg": key.alg.jose_name,
+            "directory": str(store.directory),
+            "active": True,
+            "not_before": (
+                info.window.not_before.isoformat() if info and info.window.not_before else None
+            ),
+        }
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
     typer.echo(f"generated {key.alg.jose_name} key {key.kid_hex} in {store.directory} (active)")
 
 

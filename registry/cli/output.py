@@ -139,6 +139,11 @@ class Output:
         if not self.as_json:
             self.console.print(*items)
 
+    def whole_line(self, line: str) -> None:
+        """A line printed unwrapped (a long URL stays one line a person can copy)."""
+        if not self.as_json:
+            self.console.print(line, soft_wrap=True, markup=False)
+
     # ------------------------------------------------------------------ errors
 
     def fail(self, code: str, message: str, exit_code: int) -> NoReturn:

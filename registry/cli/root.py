@@ -86,6 +86,7 @@ _COMMAND_MODULES = [
     "registry.cli.employer",
     "registry.cli.review",
     "registry.cli.registrar",
+    "registry.cli.certificates",
     "registry.cli.queries",
     "registry.cli.projections",
     "registry.cli.users",

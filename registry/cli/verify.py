@@ -1,4 +1,5 @@
-"""`registry verify`: offline check of a credential from a QR image, a string or a URL.
+"""`registry verify`: offline check of a credential from a QR image, a string or a URL;
+`registry verify-report`: offline check of a bulk tender check report (JSON, CSV or PDF).
 
 Exit status: 0 valid, 1 verified-and-rejected, 2 unusable input (no QR, bad trust file).
 """
@@ -7,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from registry.application.bulk_reports import verify_report_file
 from registry.cli.root import app
 from registry.credentials import (
     DEFAULT_PREFIXES,
@@ -156,3 +159,39 @@ def verify(
     else:
         typer.echo(_human(result))
     raise typer.Exit(0 if result.valid else 1)
+
+
+class _TrustedKeys:
+    """A trust store as the (kid, public key) pairs report verification looks keys up in."""
+
+    def __init__(self, store: TrustStore) -> None:
+        self.store = store
+
+    def public_keys(self) -> list[tuple[bytes, Any]]:
+        return [(key.kid, key.public_key) for key in self.store]
+
+
+@app.command("verify-report")
+def verify_report_command(
+    file: Annotated[Path, typer.Argument(help="A bulk check report: JSON, CSV or PDF.")],
+    trust_list: Annotated[
+        Path | None, typer.Option("--trust-list", help="The registry's JWKS (or signed list).")
+    ] = None,
+    trust_list_signer: Annotated[
+        Path | None, typer.Option(help="JWKS of the key that signs --trust-list.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Check a bulk tender check report offline: JSON (its JWS), CSV (the signed manifest at
+    its end) or PDF (the embedded signed report, its stated id and hash). Exit 0 genuine,
+    1 not genuine, 2 unusable input."""
+    trust = _build_trust(trust_list, trust_list_signer, [], datetime.now(UTC))
+    check = verify_report_file(_read(file, "report"), _TrustedKeys(trust))
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), **asdict(check)}, ensure_ascii=False, indent=2))
+    else:
+        verdict = "GENUINE" if check.valid else "NOT GENUINE"
+        typer.echo(f"{verdict} {check.kind or 'unknown'} bulk check report: {check.reason}")
+        typer.echo(f"  code {check.code}")
+        typer.echo(f"  report id {check.report_id or '—'}  sha256 {check.sha256 or '—'}")
+    raise typer.Exit(0 if check.valid else 1)

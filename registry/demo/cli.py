@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import time
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 
+from projections import RegistryProjections
+from registry.application import RegistryApp, issue_certificates
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
 from registry.bootstrap import (
+    open_credential_archive,
     open_projections,
     registry_session,
     reset_store,
@@ -25,6 +29,7 @@ from registry.cli.common import parse_date
 from registry.cli.output import Output, table
 from registry.cli.progress import progress_bar
 from registry.cli.serve import run_server
+from registry.credentials import KeyStore
 from registry.demo import (
     DEFAULT_ENGINEERS,
     DEFAULT_SEED,
@@ -33,6 +38,7 @@ from registry.demo import (
     demo_timeline_end,
     run_demo,
 )
+from registry.demo.scheduler import REGISTRAR
 
 app = typer.Typer()
 
@@ -101,17 +107,50 @@ def demo(
                 with progress_bar(projections.lag(), "Building projections", quiet=quiet) as bar:
                     projected = projections.catch_up(bar)
                 projection_seconds = time.perf_counter() - started
+                issued = _issue_certificates(registry, clock, projections, quiet=quiet)
                 data = {
                     **result.as_dict(),
                     "projections": {
                         "notifications": projected,
                         "elapsed_seconds": round(projection_seconds, 3),
                     },
+                    "certificates": issued,
                 }
         if data is not None:
             out.emit(data, _demo_human(data))
+            if data["certificates"]["try"]:
+                out.whole_line(
+                    f"  try a certificate's QR link: {data['certificates']['try']['url']}"
+                )
     if serve:
         run_server(settings, host=host, port=port)
+
+
+def _issue_certificates(
+    registry: RegistryApp, clock: SimulatedClock, projections: RegistryProjections, *, quiet: bool
+) -> dict[str, Any]:
+    """A certificate for every registration active at the end of the demo (the same use case
+    as `registry certificates issue-batch`), and one verification URL to try. The demo makes
+    the signing key when the key directory has none, its window open from the demo's start."""
+    keys = KeyStore(registry.settings.keys_dir)
+    if not keys.list():
+        keys.generate(not_before=demo_start(clock.now()))
+    ids: list[UUID] = []
+    while True:
+        page = projections.search(status="active", limit=1000, offset=len(ids))
+        ids.extend(v.registration_id for v in page)
+        if len(page) < 1000:
+            break
+    archive = open_credential_archive(registry)
+    with progress_bar(len(ids), "Issuing certificates", quiet=quiet) as bar:
+        outcomes = issue_certificates(registry, archive, keys, ids, REGISTRAR, bar)
+    issued = [(o.number, o.issued.url) for o in outcomes if o.issued is not None]
+    projections.catch_up()
+    return {
+        "issued": len(issued),
+        "refused": len(outcomes) - len(issued),
+        "try": {"number": issued[0][0], "url": issued[0][1]} if issued else None,
+    }
 
 
 def _demo_human(data: dict[str, Any]) -> list[Any]:
@@ -147,4 +186,15 @@ def _demo_human(data: dict[str, Any]) -> list[Any]:
         + "; commands refused (nothing written): "
         + (", ".join(f"{k} ×{v}" for k, v in data["refusals"].items()) or "none"),
         *examples,
+        *_certificates_human(data.get("certificates")),
+    ]
+
+
+def _certificates_human(certificates: dict[str, Any] | None) -> list[str]:
+    if not certificates:
+        return []
+    refused = f" (refused {certificates['refused']})" if certificates["refused"] else ""
+    return [
+        f"certificates issued for every active registration: [bold]{certificates['issued']}"
+        f"[/bold]{refused}"
     ]

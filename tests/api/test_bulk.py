@@ -7,7 +7,9 @@ import csv
 import io
 import json
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.numbering import format_number
@@ -124,7 +126,10 @@ def test_csv_upload_and_csv_pdf_outputs(sqlite_api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["Registry-Signature"].count(".") == 2
-    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    text = r.content.decode("utf-8-sig")
+    # The signed manifest ends the file: "# ..." lines, the last one the signature.
+    assert text.splitlines()[-1] == "# signature: " + r.headers["Registry-Signature"]
+    rows = [row for row in csv.DictReader(io.StringIO(text)) if row["index"][:1] != "#"]
     assert [(row["number"], row["verdict"]) for row in rows] == [
         (world.active, "pass"),
         (world.revoked, "fail"),
@@ -164,3 +169,32 @@ def test_a_thousand_rows_fit(sqlite_api: Api) -> None:
     )
     assert r.status_code == 200
     assert r.json()["summary"] == {"rows": 1000, "pass": 1000, "fail": 0, "could_not_check": 0}
+
+
+@pytest.mark.parametrize(
+    ("encode", "expected"),
+    [
+        (lambda t: t.encode("gbk"), "gb18030"),
+        (lambda t: t.encode("utf-8"), "utf-8"),
+        (lambda t: "\ufeff".encode() + t.encode("utf-8"), "utf-8-sig"),
+    ],
+)
+def test_csv_upload_in_gbk_or_utf8_says_which_encoding_was_used(
+    sqlite_api: Api, encode: Any, expected: str
+) -> None:
+    api = sqlite_api
+    world = build_world(api)
+    upload = encode(f"登记编号,姓名\n{world.active},张三\n{world.revoked},李四\n")
+    r = api.client.post(
+        "/api/v1/bulk-check/csv?format=json",
+        files={"file": ("团队.csv", upload, "text/csv")},
+        data={"as_of": api.clock.now().date().isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["input_encoding"] == expected
+    assert [(row["input"], row["verdict"]) for row in report["rows"]] == [
+        (world.active, "pass"),
+        (world.revoked, "fail"),
+    ]
+    assert api.client.post("/api/v1/bulk-check/verify", json=report).json()["valid"] is True

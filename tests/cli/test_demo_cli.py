@@ -192,3 +192,17 @@ def test_projected_statistics_agree_with_the_aggregates(demo_store: DemoStore) -
                 scheme,
                 status,
             )
+
+
+def test_demo_issues_a_certificate_for_every_active_registration(demo_store: DemoStore) -> None:
+    s = demo_store.summary
+    active = sum(c.get("active", 0) for c in s["counts"].values())
+    assert s["certificates"]["issued"] == active > 0
+    assert s["certificates"]["refused"] == 0
+    url = s["certificates"]["try"]["url"]
+    assert "/v?c=" in url
+    verified = json.loads(demo_store.cli.run("verify", url, "--json").stdout)
+    assert verified["valid"] is True
+    number = s["certificates"]["try"]["number"]
+    status = demo_store.cli.json("status", number)
+    assert status["status"] == "active"

@@ -146,11 +146,16 @@ BULK_FIELDS = (
     "alg",
     "jws",
     "verify_url",
+    "page_url",
 )
 
 
 def test_every_bulk_report_field_prints_as_literal_text(server_image: Path) -> None:
-    pdf = report_pdf(_report(server_image), payload("verify_url", server_image))
+    pdf = report_pdf(
+        _report(server_image),
+        payload("verify_url", server_image),
+        payload("page_url", server_image),
+    )
     text, found = inspect_pdf(pdf)
     assert_literal(text, *(payload(field, server_image) for field in BULK_FIELDS))
     assert found == {"images": 0, "uris": 0, "annotations": 0}

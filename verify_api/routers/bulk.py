@@ -6,8 +6,10 @@ token plus one per 50 rows from the caller's per-minute bucket.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -19,15 +21,16 @@ from registry.application.bulk_check import (
     MAX_ROWS,
     BulkInputError,
     CredentialCheck,
+    CsvInput,
     Lookups,
     build_report,
     check_rows,
-    parse_csv,
-    report_csv,
-    sign_bytes,
+    check_tender_date,
+    parse_csv_table,
     sign_report,
     verify_report,
 )
+from registry.application.bulk_reports import load_report, signed_csv, store_report
 from registry.credentials import Status as StepStatus
 from registry.credentials import Step, verify_credential
 from verify_api.bulk_pdf import report_pdf
@@ -64,6 +67,10 @@ class BulkIn(BaseModel):
         max_length=100,
         description="Also confirm each engineer was registered to this employer on as_of.",
         examples=["emp-91440300"],
+    )
+    allow_future: bool = Field(
+        default=False,
+        description="Check a tender date after today (else 422 `bulk.tender_date_in_future`).",
     )
 
 
@@ -150,11 +157,18 @@ def _run(
     as_of: date,
     employer: str | None,
     fmt: Format,
+    *,
+    allow_future: bool = False,
+    table: CsvInput | None = None,
 ) -> Response:
     if len(items) > MAX_ROWS:
         raise ApiError(
             413, "bulk.too_many_rows", f"at most {MAX_ROWS} rows per request, got {len(items)}"
         )
+    try:
+        check_tender_date(as_of, services.clock.now(), allow_future=allow_future)
+    except BulkInputError as exc:
+        raise ApiError(422, exc.code, exc.message) from None
     wait = services.limiter.take(client_ip(request), len(items) / 50)
     if wait > 0:
         raise ApiError(
@@ -165,7 +179,8 @@ def _run(
         )
     employer = employer.strip() if employer and employer.strip() else None
     try:
-        rows = check_rows(items, as_of, employer, _lookups(services))
+        extras = table.extras if table is not None else None
+        rows = check_rows(items, as_of, employer, _lookups(services), extras)
     except BulkInputError as exc:
         raise ApiError(
             413 if exc.code == "bulk.too_many_rows" else 422, exc.code, exc.message
@@ -176,36 +191,93 @@ def _run(
         bidding_employer_id=employer,
         issuer=services.settings.issuer,
         checked_at=services.clock.now(),
+        input_encoding=table.encoding if table is not None else None,
+        extra_columns=table.extra_columns if table is not None else (),
     )
     try:
         signed = sign_report(services.keys, report)
     except Exception:
         raise ApiError(503, "keys.unavailable", "the signing key is not available") from None
-    name = f"bulk-check-{as_of.isoformat()}-{signed['report_id'][:8]}"
+    try:
+        store_report(services.bulk_reports, signed)
+    except Exception:
+        raise ApiError(
+            503, "store.unavailable", "the report could not be stored; try again"
+        ) from None
+    return _render(services, signed, fmt)
+
+
+def _render(services: Services, signed: dict[str, Any], fmt: Format) -> Response:
+    """A signed report in the asked form; the same for a new report and a stored one."""
+    report_id = str(signed["report_id"])
+    name = f"bulk-check-{signed['as_of']}-{report_id[:8]}"
+    headers = {"Registry-Report-Id": report_id}
     if fmt == "csv":
-        body = report_csv(signed)
-        signature = sign_bytes(services.keys, body, "registry-bulk-check+csv")
+        body, jws = signed_csv(services.keys, signed)
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
             headers={
+                **headers,
                 "Content-Disposition": f'attachment; filename="{name}.csv"',
-                "Registry-Signature": signature["jws"],
-                "Registry-Report-Id": signed["report_id"],
+                "Registry-Signature": jws,
             },
         )
     if fmt == "pdf":
         base = services.settings.public_base_url.rstrip("/")
-        pdf = report_pdf(signed, f"{base}/api/v1/bulk-check/verify")
+        pdf = report_pdf(
+            signed, f"{base}/api/v1/bulk-check/verify", f"{base}/bulk-check/{report_id}/verify"
+        )
         return Response(
             pdf,
             media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}.pdf"',
-                "Registry-Report-Id": signed["report_id"],
-            },
+            headers={**headers, "Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )
-    return JSONResponse(signed)
+    return JSONResponse(signed, headers=headers)
+
+
+def _negotiate(request: Request, fmt: Format | None) -> Format:
+    if fmt is not None:
+        return fmt
+    accept = request.headers.get("accept", "").lower()
+    for media, chosen in (("text/csv", "csv"), ("application/pdf", "pdf")):
+        if media in accept:
+            return cast(Format, chosen)
+    return "json"
+
+
+@router.get(
+    "/bulk-check/{report_id}",
+    summary="A stored bulk check report by id: signed JSON, CSV or PDF",
+    description=(
+        "Every report made by /api/v1/bulk-check is kept (append-only) under its "
+        "`report_id`. JSON is the signed report; CSV ends with a signed manifest "
+        "(`# signature: <JWS>` over every byte before that line); the PDF embeds the signed "
+        "JSON and states its id and SHA-256. `?format=` wins over the Accept header."
+    ),
+    responses={
+        **_OUTPUTS,
+        404: {"model": ErrorBody, "description": "No report with this id."},
+    },
+)
+def get_bulk_report(
+    report_id: str,
+    request: Request,
+    services: ServicesDep,
+    format: Annotated[Format | None, Query(description="json, csv or pdf")] = None,
+) -> Response:
+    report = _stored(services, report_id)
+    if report is None:
+        raise ApiError(404, "bulk.report_not_found", "no bulk check report with this id")
+    return _render(services, report, _negotiate(request, format))
+
+
+def _stored(services: Services, report_id: str) -> dict[str, Any] | None:
+    try:
+        canonical = str(uuid.UUID(report_id))
+    except ValueError:
+        return None
+    return load_report(services.bulk_reports, canonical)
 
 
 @router.post(
@@ -225,7 +297,13 @@ def bulk_check(
     payload: BulkIn, request: Request, services: ServicesDep, format: FormatQuery = "json"
 ) -> Response:
     return _run(
-        services, request, payload.items, payload.as_of, payload.bidding_employer_id, format
+        services,
+        request,
+        payload.items,
+        payload.as_of,
+        payload.bidding_employer_id,
+        format,
+        allow_future=payload.allow_future,
     )
 
 
@@ -233,8 +311,12 @@ def bulk_check(
     "/bulk-check/csv",
     summary="Check up to 1,000 registrations as of a tender date (CSV upload)",
     description=(
-        "Upload a UTF-8 CSV: one registration number or credential per row (first column, "
-        "or a column named `number` / `credential`). Same outputs as /api/v1/bulk-check."
+        "Upload a CSV (UTF-8 with or without BOM, or GBK/GB18030 as Chinese Excel saves it): "
+        "one registration number or credential per row (first column, or a column named "
+        "`number` / `credential`). Your other columns are kept in each row's `extra` and in "
+        "the CSV output; the detected encoding is in `input_encoding`. A tender date after "
+        "today is refused (422 `bulk.tender_date_in_future`) unless `allow_future` is true. "
+        "Same outputs as /api/v1/bulk-check."
     ),
     responses=_OUTPUTS,
 )
@@ -244,6 +326,9 @@ async def bulk_check_csv(
     file: Annotated[UploadFile, File(description="CSV file, at most 2 MB")],
     as_of: Annotated[date, Form(description="The tender date", examples=["2026-04-01"])],
     bidding_employer_id: Annotated[str | None, Form(max_length=100)] = None,
+    allow_future: Annotated[
+        bool, Form(description="Check a tender date after today (else 422).")
+    ] = False,
     format: FormatQuery = "json",
 ) -> Response:
     data = await file.read(MAX_CSV_BYTES + 1)
@@ -252,11 +337,21 @@ async def bulk_check_csv(
             413, "bulk.file_too_large", f"the CSV file is limited to {MAX_CSV_BYTES} bytes"
         )
     try:
-        items = parse_csv(data)
+        table = parse_csv_table(data)
     except BulkInputError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     return await run_in_threadpool(
-        _run, services, request, items, as_of, bidding_employer_id, format
+        partial(
+            _run,
+            services,
+            request,
+            table.items,
+            as_of,
+            bidding_employer_id,
+            format,
+            allow_future=allow_future,
+            table=table,
+        )
     )
 
 

@@ -7,6 +7,7 @@ forged credential gets a clear "not genuine" page with status 200 — never a 50
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,6 +17,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from domain.numbering import is_well_formed
+from registry.application.bulk_check import verify_report
+from registry.application.bulk_reports import load_report, report_sha256
 from registry.credentials import URL_PARAM as PARAM
 from registry.credentials import URL_PATH as PATH
 from verify_api.deps import ServicesDep, rate_limited
@@ -161,3 +164,39 @@ def lookup_page(
         return _render(request, services, chosen, headline="not_found")
     headline = "lookup_active" if live.permitted_to_practise else "lookup_not_active"
     return _render(request, services, chosen, headline=headline, live=live)
+
+
+@router.get(
+    "/bulk-check/{report_id}/verify",
+    response_class=HTMLResponse,
+    summary="Public page: is this stored bulk check report genuine?",
+    responses=_HTML,
+)
+def bulk_report_page(report_id: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    """Where the QR on a bulk report PDF leads: the registry's stored copy, its signature
+    checked now, with the id and hash to compare against the paper."""
+    try:
+        report = load_report(services.bulk_reports, str(uuid.UUID(report_id)))
+    except ValueError:
+        report = None
+    if report is None:
+        outcome, code, tone = "not_found", "bulk.report_not_found", "bad"
+    else:
+        check = verify_report(services.keys, report)
+        outcome, code = ("genuine" if check.valid else "not_genuine"), check.code
+        tone = "good" if check.valid else "bad"
+    response = templates.TemplateResponse(
+        request,
+        "bulk_verify.html",
+        {
+            "outcome": outcome,
+            "code": code,
+            "tone": tone,
+            "mark": _MARK[tone],
+            "report": report,
+            "sha256": report_sha256(report) if report is not None else None,
+        },
+        status_code=200 if report is not None else 404,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -27,6 +27,26 @@ from verify_api.services import Services
 
 router = APIRouter(prefix="/api/v1", responses=AUTH_RESPONSES)
 RegistrationId = Annotated[UUID, Path(description="The registration's id (a UUID).")]
+RegistrationRef = Annotated[
+    str,
+    Path(
+        description="The registration's number (e.g. SIE-44-2026-0001237) or its id (a UUID).",
+        max_length=64,
+    ),
+]
+
+
+def registration_for_ref(services: Services, ref: str) -> UUID:
+    """The id of the registration named by number or id; 404 when there is none."""
+    value = ref.strip()
+    try:
+        registration_id = UUID(value)
+    except ValueError:
+        return services.registry.registration_id_for_number(value.upper())
+    services.registry.get(registration_id)  # NotFound → 404
+    return registration_id
+
+
 _HIDDEN_EVENT_FIELDS = {
     "personal_data",
     "id_hmac",
@@ -224,20 +244,24 @@ def read_registration(
 
 
 @router.post(
-    "/registrations/{registration_id}/certificate",
+    "/registrations/{registration_ref}/certificate",
     response_model=CertificateOut,
     status_code=201,
     tags=["registrar"],
-    summary="Issue a signed credential (QR) for an active registration",
+    summary="Issue a signed credential (QR) for a registration permitted to practise",
+    description="By registration number or id. A registration that is not permitted to "
+    "practise (expired, suspended, revoked, not approved) is refused with 409 "
+    "`certificate.not_permitted` and the reason.",
     operation_id="issue_certificate",
 )
 def issue_certificate(
-    registration_id: RegistrationId,
+    registration_ref: RegistrationRef,
     services: ServicesDep,
     response: Response,
     actor: Annotated[Actor, Depends(allow("issue_certificate"))],
     options: Options,
 ) -> CertificateOut:
+    registration_id = registration_for_ref(services, registration_ref)
     try:
         issued = certificates.issue_certificate(
             services.registry, services.archive, services.keys, registration_id, actor, options
@@ -260,9 +284,11 @@ _DOWNLOAD_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "applicati
 
 
 @router.get(
-    "/registrations/{registration_id}/certificate",
+    "/registrations/{registration_ref}/certificate",
     tags=["engineer"],
     summary="Download the latest certificate: credential JSON, QR PNG/SVG or printable PDF",
+    description="By registration number or id. Refused with 409 `certificate.not_permitted` "
+    "while the registration is not permitted to practise (no clean certificate then).",
     responses={
         200: {
             "content": {
@@ -275,15 +301,16 @@ _DOWNLOAD_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "applicati
     },
 )
 def download_certificate(
-    registration_id: RegistrationId,
+    registration_ref: RegistrationRef,
     services: ServicesDep,
     actor: Annotated[Actor, Depends(allow("certificate_download"))],
     format: Literal["json", "png", "svg", "pdf"] = "json",
 ) -> Response:
-    reg = services.registry.get(registration_id)
+    reg = services.registry.get(registration_for_ref(services, registration_ref))
     check_reader(reg, actor)
     if not reg.certificates:
         raise ApiError(404, "certificate.not_found", "no certificate has been issued")
+    certificates.require_certificate_permitted(reg, services.registry.clock.now())
     latest = reg.certificates[-1]
     credential = services.archive.get(str(latest["serial"]))
     if credential is None:

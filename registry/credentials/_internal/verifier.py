@@ -270,14 +270,19 @@ def verify_credential(
         else:
             results.append(StepResult(step, Status.VALID, (), detail))
     key = state.key
+    # A key from a trust list names its issuer and region; a key from the registry's own JWKS
+    # does not, so the signed claims (decoded only once the signature verified) say who.
+    claimed = state.credential
+    issuer = (key.issuer if key else None) or (claimed.issuer if claimed else None)
+    region = (key.region if key else None) or (claimed.issuer_region if claimed else None)
     return VerificationResult(
         steps=tuple(results),
         verified_at=at,
         prefix=state.prefix,
         kid=state.kid,
         alg=state.alg,
-        issuer=key.issuer if key else None,
-        region=key.region if key else None,
+        issuer=issuer,
+        region=region,
         key_source=key.source if key else None,
         claims=state.claims,
         credential=state.credential,
