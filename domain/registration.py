@@ -300,6 +300,7 @@ class Registration(Aggregate):
         self.ce_reviews: set[date] = set()
         self.last_reinstated_at: datetime | None = None
         self.dishonest = False
+        self.dishonest_listed_at: list[datetime] = []
         self.certificates: list[dict[str, Any]] = []
         self.personal_data_erased = False
         self.return_reasons: list[str] = []
@@ -394,7 +395,10 @@ class Registration(Aggregate):
             years=years,
             lifecycle_on=lifecycle,
             dishonest=self.dishonest,
-            bad_record=any(p.status in BAD_RECORD for p in past),
+            # every adverse entry counts alike, lifted or not: a suspension, a revocation,
+            # a dishonesty listing (issue 11)
+            bad_record=any(p.status in BAD_RECORD for p in past)
+            or any(listed <= moment for listed in self.dishonest_listed_at),
             run_start=run_start.date() if run_start is not None else None,
             on=moment.date(),
         )
@@ -999,6 +1003,7 @@ class Registration(Aggregate):
     @event(DishonestyListed)
     def _dishonesty_listed(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.dishonest = True
+        self.dishonest_listed_at.append(at)
         self.last_at = at
 
     @event(DishonestyLifted)

@@ -377,6 +377,8 @@ def _listed(f: Folder, nid: int, state: RegState, at: str, e: R.DishonestyListed
     state.dishonest = 1
     state.dishonest_since = at
     state.dishonest_reason = str(e.reason)
+    if state.first_bad_at is None:  # a listing stays a bad record after it is lifted
+        state.first_bad_at = at
     f._history(state, at)
 
 

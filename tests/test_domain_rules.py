@@ -335,6 +335,20 @@ def test_rule_a_two_clean_years_make_the_title_route_available() -> None:
     assert not r.title_eligible_at(datetime(2030, 1, 1, tzinfo=UTC))  # a bad record stays
 
 
+def test_a_lifted_dishonesty_listing_is_a_bad_record_for_rule_a() -> None:
+    r = active("SIE")
+    r.record_ce(10, "CCF", "", ENG, T0 + timedelta(days=300))
+    assert r.title_eligible_at(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    r.list_as_dishonest("虚假材料", REG, datetime(2026, 3, 2, tzinfo=UTC))
+    r.lift_dishonesty("信用修复", REG, datetime(2026, 3, 3, tzinfo=UTC))
+    assert r.title_eligible_at(datetime(2026, 3, 1, 12, tzinfo=UTC))  # before the listing
+    after = datetime(2026, 3, 4, tzinfo=UTC)
+    clean = active("SIE")
+    clean.record_ce(10, "CCF", "", ENG, T0 + timedelta(days=300))
+    assert clean.title_eligible_at(after)  # the same record without the listing qualifies
+    assert not r.title_eligible_at(after)  # a lifted listing counts, like a lifted suspension
+
+
 def test_a_lapse_restarts_the_rule_a_count() -> None:
     r = active("SIE")
     r.reinstate("late CE", REG, datetime(2026, 6, 1, tzinfo=UTC))
