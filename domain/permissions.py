@@ -96,6 +96,14 @@ PERMISSIONS: MappingProxyType[str, Permission] = MappingProxyType(
         # employer preliminary review (单位初审): only the employer named in the application
         "endorse": _p("endorse", employer=True),
         "decline": _p("decline", employer=True),
+        # an approved engineer's move to another employer (SPEC §12): the engineer asks,
+        # the employer they claim (passed as `employer_id`) endorses or declines, the
+        # registrar approves (or declines)
+        "request_employer_change": _p("request an employer change", RG, owner=True),
+        "employer_change_endorse": _p("endorse an employer change", employer=True),
+        "employer_change_decline": _p("decline an employer change", RG, employer=True),
+        "employer_change_approve": _p("approve an employer change", RV, RG),
+        "employer_claims": _p("list the engineers who claim an employer", EM, RG, AU, AD),
         # expert review
         "start_review": _p("start a review", RV, RG),
         "score": _p("score", RV, RG),

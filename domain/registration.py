@@ -26,7 +26,7 @@ from domain.actors import Actor
 from domain.clock import add_years, require_utc
 from domain.errors import ImmutableField, Ineligible, InvalidInput, InvalidTransition
 from domain.evidence import EvidenceRef
-from domain.facts import ApplicationFacts
+from domain.facts import ApplicationFacts, Employer
 from domain.permissions import check
 from domain.reasons import (
     AMENDABLE,
@@ -249,6 +249,23 @@ class Registration(Aggregate):
     class PersonalDataErased(Event):
         pass
 
+    # An approved engineer's move to another employer (SPEC §12 "Employer binding"): a
+    # request that the new employer endorses and the registrar approves. Until approved the
+    # registration stays bound to the employer it names (`facts["employer"]`).
+
+    class EmployerChangeRequested(Event):
+        employer: dict[str, Any]
+        note: str
+
+    class EmployerChangeEndorsed(Event):
+        note: str
+
+    class EmployerChangeDeclined(Event):
+        reason: str
+
+    class EmployerChangeApproved(Event):
+        pass
+
     @event(Drafted)
     def __init__(
         self,
@@ -283,10 +300,13 @@ class Registration(Aggregate):
         self.ce_reviews: set[date] = set()
         self.last_reinstated_at: datetime | None = None
         self.dishonest = False
+        self.dishonest_listed_at: list[datetime] = []
         self.certificates: list[dict[str, Any]] = []
         self.personal_data_erased = False
         self.return_reasons: list[str] = []
         self.endorsed = False
+        self.pending_employer: dict[str, Any] | None = None
+        self.pending_endorsed = False
         self.timeline: list[StatusPoint] = [StatusPoint(at, Status.DRAFT, None, "drafted")]
 
     # ------------------------------------------------------------------ factory
@@ -334,6 +354,11 @@ class Registration(Aggregate):
         employer = self.facts_data.get("employer")
         return str(employer["id"]) if employer else None
 
+    @property
+    def pending_employer_id(self) -> str | None:
+        """The employer an approved engineer asked to move to, until approved or declined."""
+        return str(self.pending_employer["id"]) if self.pending_employer else None
+
     def status_at(self, moment: datetime) -> Status:
         """Lifecycle status on `moment`, with expiry derived from time."""
         point = self.point_at(moment)
@@ -370,7 +395,10 @@ class Registration(Aggregate):
             years=years,
             lifecycle_on=lifecycle,
             dishonest=self.dishonest,
-            bad_record=any(p.status in BAD_RECORD for p in past),
+            # every adverse entry counts alike, lifted or not: a suspension, a revocation,
+            # a dishonesty listing (issue 11)
+            bad_record=any(p.status in BAD_RECORD for p in past)
+            or any(listed <= moment for listed in self.dishonest_listed_at),
             run_start=run_start.date() if run_start is not None else None,
             on=moment.date(),
         )
@@ -454,6 +482,10 @@ class Registration(Aggregate):
         self._permit("supplement", actor)
         self._require_status({Status.RETURNED_FOR_SUPPLEMENT}, "supplement")
         new_facts = facts.as_dict() if facts else self.facts_data
+        if self.number is not None and new_facts.get("employer") != self.facts_data.get("employer"):
+            raise InvalidTransition(
+                "an approved engineer changes employer by an employer-change request"
+            )
         if self.number is None:
             unmet = check_eligibility(
                 self.policy, ApplicationFacts.from_dict(new_facts), at.date(), history
@@ -491,6 +523,8 @@ class Registration(Aggregate):
                 raise InvalidInput("a registration number is required for a first approval")
             valid_until = add_years(require_utc(at).date(), policy.validity_years)
             self._approved(number=number, valid_until=valid_until, **self._meta(actor, at))
+        elif self.pending_employer is not None:
+            self.approve_employer_change(actor, at)
         else:
             self._amendment_approved(**self._meta(actor, at))
 
@@ -693,16 +727,116 @@ class Registration(Aggregate):
         ApplicationFacts.from_dict(merged)  # validates the amended whole
         new_projects = len(merged.get("projects", [])) > len(self.facts_data.get("projects", []))
         employer_changed = merged.get("employer") != self.facts_data.get("employer")
-        rereview = self.number is not None and (new_projects or employer_changed)
         if self.status in IN_REVIEW and self.number is None and (new_projects or employer_changed):
             raise InvalidTransition("employer and projects cannot change while under review")
+        if self.number is not None and employer_changed:
+            # An approved engineer cannot move themselves: the move becomes a request that
+            # the new employer endorses and the registrar approves; the rest is amended now.
+            new_employer = merged.get("employer")
+            if not new_employer:
+                raise InvalidInput("an approved registration must name an employer")
+            self._check_employer_change(new_employer)
+            merged["employer"] = self.facts_data.get("employer")
+            rest = {k: v for k, v in changes.items() if k != "employer"}
+            if rest or personal_data is not None:
+                self._amend_now(merged, sorted(rest), personal_data, new_projects, actor, at)
+            self._employer_change_requested(
+                employer=dict(new_employer), note="", **self._meta(actor, at)
+            )
+            return
+        self._amend_now(merged, sorted(changes), personal_data, new_projects, actor, at)
+
+    def _amend_now(
+        self,
+        merged: dict[str, Any],
+        changed: list[str],
+        personal_data: str | None,
+        new_projects: bool,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        rereview = self.number is not None and new_projects and self.pending_employer is None
         self._amended(
             facts=merged,
-            changed=sorted(changes),
+            changed=changed,
             personal_data=personal_data,
             rereview=rereview,
             **self._meta(actor, at),
         )
+
+    # ------------------------------------------------------ employer change (挂证 guard)
+
+    def request_employer_change(
+        self, employer: dict[str, Any], actor: Actor, at: datetime, note: str = ""
+    ) -> None:
+        """An approved engineer asks to move to `employer` ({"id", "name"})."""
+        self._permit("request_employer_change", actor)
+        if self.status in TERMINAL or self.status is Status.SUSPENDED:
+            raise InvalidTransition(f"a {self.status.value} registration cannot change employer")
+        if self.number is None:
+            raise InvalidTransition(
+                "only an approved registration changes employer by request; amend the application"
+            )
+        if not isinstance(employer, dict):
+            raise InvalidInput("employer must be an object")
+        new_employer = Employer.from_dict(employer).as_dict()
+        if new_employer["id"] == self.employer_id:
+            raise InvalidInput("the registration is already bound to this employer")
+        self._check_employer_change(new_employer)
+        if len(note) > 2000:
+            raise InvalidInput("note is longer than 2000 characters")
+        self._employer_change_requested(employer=new_employer, note=note, **self._meta(actor, at))
+
+    def _check_employer_change(self, employer: dict[str, Any]) -> None:
+        if self.pending_employer is not None:
+            raise InvalidTransition(
+                f"an employer change to {self.pending_employer_id!r} is already pending"
+            )
+        if self.status not in {Status.ACTIVE, Status.UNDER_REVIEW} or (
+            self.status is Status.UNDER_REVIEW and self.number is None
+        ):
+            raise InvalidTransition(
+                f"cannot request an employer change: registration is {self.status.value}"
+            )
+
+    def endorse_employer_change(self, actor: Actor, at: datetime, note: str = "") -> None:
+        """The employer the engineer claims confirms the employment."""
+        self._require_pending()
+        check(
+            "employer_change_endorse",
+            actor,
+            owner_id=self.owner_id,
+            employer_id=self.pending_employer_id,
+        )
+        if self.pending_endorsed:
+            raise InvalidTransition("the employer change is already endorsed")
+        self._employer_change_endorsed(note=note, **self._meta(actor, at))
+
+    def decline_employer_change(self, reason: str, actor: Actor, at: datetime) -> None:
+        """The claimed employer (or the registrar) refuses; the old binding stays."""
+        self._require_pending()
+        check(
+            "employer_change_decline",
+            actor,
+            owner_id=self.owner_id,
+            employer_id=self.pending_employer_id,
+        )
+        _require_text(reason, "reason")
+        self._employer_change_declined(reason=reason, **self._meta(actor, at))
+
+    def approve_employer_change(self, actor: Actor, at: datetime) -> None:
+        """The registrar approves an endorsed move: the registration is bound to the new
+        employer from now on."""
+        self._permit("employer_change_approve", actor)
+        self._require_pending()
+        if not self.pending_endorsed:
+            raise InvalidTransition("the new employer has not endorsed the employer change")
+        self._require_status({Status.UNDER_REVIEW, Status.FURTHER_VERIFICATION}, "approve")
+        self._employer_change_approved(**self._meta(actor, at))
+
+    def _require_pending(self) -> None:
+        if self.pending_employer is None:
+            raise InvalidTransition("no employer change is pending")
 
     def issue_certificate(
         self, serial: str, kid: str, expires_at: datetime, actor: Actor, at: datetime
@@ -869,6 +1003,7 @@ class Registration(Aggregate):
     @event(DishonestyListed)
     def _dishonesty_listed(self, reason: str, actor_id: str, actor_role: str, at: datetime) -> None:
         self.dishonest = True
+        self.dishonest_listed_at.append(at)
         self.last_at = at
 
     @event(DishonestyLifted)
@@ -916,6 +1051,38 @@ class Registration(Aggregate):
         self.personal_data_erased = True
         self.evidence = []  # the files were encrypted under the destroyed key: list none
         self.last_at = at
+
+    @event(EmployerChangeRequested)
+    def _employer_change_requested(
+        self, employer: dict[str, Any], note: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
+        self.pending_employer = dict(employer)
+        self.pending_endorsed = False
+        self.submitted_at = at
+        self._move(at, Status.UNDER_REVIEW, "employer_change.requested")
+
+    @event(EmployerChangeEndorsed)
+    def _employer_change_endorsed(
+        self, note: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
+        self.pending_endorsed = True
+        self._move(at, self.status, "employer_change.endorsed")
+
+    @event(EmployerChangeDeclined)
+    def _employer_change_declined(
+        self, reason: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
+        self.pending_employer = None
+        self.pending_endorsed = False
+        self._move(at, Status.ACTIVE, "employer_change.declined")
+
+    @event(EmployerChangeApproved)
+    def _employer_change_approved(self, actor_id: str, actor_role: str, at: datetime) -> None:
+        self.facts_data = {**self.facts_data, "employer": self.pending_employer}
+        self.pending_employer = None
+        self.pending_endorsed = False
+        self.endorsed = True
+        self._move(at, Status.ACTIVE, "employer_change.approved")
 
     # ----------------------------------------------------------------- helpers
 

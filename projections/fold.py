@@ -90,6 +90,9 @@ class RegState:
     version: int = 1
     history_seq: int = 0
     decision_seq: int = 0
+    pending_employer_id: str | None = None
+    pending_employer_name: str | None = None
+    pending_endorsed: int = 0
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
@@ -116,6 +119,8 @@ HISTORY_COLUMNS = (
     "employer_name",
     "dishonest",
     "run_start",
+    "pending_employer_id",
+    "pending_endorsed",
 )
 DECISION_COLUMNS = (
     "registration_id",
@@ -208,6 +213,8 @@ class Folder:
                 state.employer_name,
                 state.dishonest,
                 state.run_start,
+                state.pending_employer_id,
+                state.pending_endorsed,
             )
         )
 
@@ -370,6 +377,8 @@ def _listed(f: Folder, nid: int, state: RegState, at: str, e: R.DishonestyListed
     state.dishonest = 1
     state.dishonest_since = at
     state.dishonest_reason = str(e.reason)
+    if state.first_bad_at is None:  # a listing stays a bad record after it is lifted
+        state.first_bad_at = at
     f._history(state, at)
 
 
@@ -387,6 +396,34 @@ def _amended(f: Folder, nid: int, state: RegState, at: str, e: R.Amended) -> Non
     if e.rereview:
         state.submitted_at = at
         f._move(state, at, Status.UNDER_REVIEW, "amendment.rereview")
+
+
+def _change_requested(
+    f: Folder, nid: int, state: RegState, at: str, e: R.EmployerChangeRequested
+) -> None:
+    state.pending_employer_id, state.pending_employer_name = _employer({"employer": e.employer})
+    state.pending_endorsed = 0
+    state.submitted_at = at
+    f._move(state, at, Status.UNDER_REVIEW, "employer_change.requested")
+
+
+def _change_endorsed(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    state.pending_endorsed = 1
+    f._move(state, at, Status(state.status), "employer_change.endorsed")
+
+
+def _change_declined(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    state.pending_employer_id = state.pending_employer_name = None
+    state.pending_endorsed = 0
+    f._move(state, at, Status.ACTIVE, "employer_change.declined")
+
+
+def _change_approved(f: Folder, nid: int, state: RegState, at: str, event: Any) -> None:
+    state.employer_id, state.employer_name = state.pending_employer_id, state.pending_employer_name
+    state.pending_employer_id = state.pending_employer_name = None
+    state.pending_endorsed = 0
+    f._decision(state, at, "employer_change_approved")
+    f._move(state, at, Status.ACTIVE, "employer_change.approved")
 
 
 def _certified(f: Folder, nid: int, state: RegState, at: str, e: R.CertificateIssued) -> None:
@@ -425,6 +462,10 @@ HANDLERS: dict[type[Any], Handler] = {
     R.Amended: _amended,
     R.CertificateIssued: _certified,
     R.PersonalDataErased: _erased,
+    R.EmployerChangeRequested: _change_requested,
+    R.EmployerChangeEndorsed: _change_endorsed,
+    R.EmployerChangeDeclined: _change_declined,
+    R.EmployerChangeApproved: _change_approved,
 }
 """Registration event class → its projection rule (`Drafted` starts a row instead)."""
 

@@ -124,6 +124,9 @@ class ViewQueries:
             note=standing_note(Status(state.status), numbered, now.lapsed),
             submitted_at=parse_ts(state.submitted_at),
             today=today,
+            pending_employer_id=state.pending_employer_id,
+            pending_employer_name=state.pending_employer_name,
+            pending_endorsed=bool(state.pending_endorsed),
         )
 
     @staticmethod
@@ -201,6 +204,8 @@ class ViewQueries:
             lifecycle_status=lifecycle,
             employer_name=h["employer_name"],
             note=standing_note(Status(h["status"]), True, then.lapsed),
+            pending_employer_id=h["pending_employer_id"],
+            pending_endorsed=bool(h["pending_endorsed"]),
         )
 
     def search(
@@ -248,6 +253,18 @@ class ViewQueries:
             f"{_STATE_SELECT}{clause} ORDER BY (CASE WHEN number IS NULL THEN 1 ELSE 0 END), "
             "number, registration_id LIMIT ? OFFSET ?",
             [*params, limit, offset],
+        )
+        return [self._view(RegState.from_row(r), day) for r in rows]
+
+    def employer_claims(
+        self, employer_id: str, today: date | None = None
+    ) -> list[RegistrationView]:
+        """Registrations whose engineer asked to move to `employer_id`, pending its answer
+        or the registrar's (SPEC §12: employers see and can decline engineers who claim them)."""
+        day = self._today(today)
+        rows = self.db.query(
+            f"{_STATE_SELECT} WHERE pending_employer_id = ? ORDER BY number, registration_id",
+            (employer_id,),
         )
         return [self._view(RegState.from_row(r), day) for r in rows]
 

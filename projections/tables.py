@@ -101,7 +101,10 @@ class TableSet:
                 " erased INTEGER NOT NULL, dishonest INTEGER NOT NULL, dishonest_since TEXT,"
                 " dishonest_reason TEXT, certificate_serial TEXT, first_bad_at TEXT,"
                 " run_start TEXT, updated_at TEXT NOT NULL, version INTEGER NOT NULL,"
-                " history_seq INTEGER NOT NULL, decision_seq INTEGER NOT NULL)",
+                " history_seq INTEGER NOT NULL, decision_seq INTEGER NOT NULL,"
+                " pending_employer_id TEXT, pending_employer_name TEXT,"
+                " pending_endorsed INTEGER NOT NULL)",
+                f"CREATE INDEX proj_registration_pending_{tag} ON {table} (pending_employer_id)",
                 f"CREATE INDEX proj_registration_employer_{tag} ON {table} (employer_id)",
                 f"CREATE INDEX proj_registration_status_{tag} ON {table} (status)",
                 f"CREATE INDEX proj_registration_valid_{tag} ON {table} (valid_until)",
@@ -113,6 +116,7 @@ class TableSet:
                 " status TEXT NOT NULL, reason_code TEXT NOT NULL, since TEXT NOT NULL,"
                 " valid_until TEXT, numbered INTEGER NOT NULL, employer_id TEXT,"
                 " employer_name TEXT, dishonest INTEGER NOT NULL, run_start TEXT,"
+                " pending_employer_id TEXT, pending_endorsed INTEGER NOT NULL,"
                 " PRIMARY KEY (registration_id, seq))",
                 f"CREATE INDEX proj_history_at_{tag} ON {table} (registration_id, at)",
             ]

@@ -53,6 +53,10 @@ class RegistrationView:
     note: str | None
     submitted_at: datetime | None = None
     today: date | None = None
+    pending_employer_id: str | None = None
+    """The employer the engineer asked to move to (SPEC §12), until approved or declined."""
+    pending_employer_name: str | None = None
+    pending_endorsed: bool = False
 
     @property
     def issuer_region(self) -> str:
@@ -103,6 +107,9 @@ class StatusAsOf:
     lifecycle_status: str | None = None
     employer_name: str | None = None
     note: str | None = None
+    pending_employer_id: str | None = None
+    """An employer change requested but not yet approved on that day (bound: `employer_id`)."""
+    pending_endorsed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))

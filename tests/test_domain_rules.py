@@ -232,9 +232,32 @@ def test_amendment_rules() -> None:
     assert r.status is Status.ACTIVE
     employer = {"id": "emp-2", "name": "新公司", "job_description": "实施"}
     r.amend({"employer": employer}, ENG, T0)
+    # an approved engineer's move is a request: still bound to the old employer, in force
     assert r.status is Status.UNDER_REVIEW and r.number is not None
+    assert r.employer_id == EMP.id and r.pending_employer_id == "emp-2" and r.permitted
+    with pytest.raises(InvalidTransition, match="not endorsed"):
+        r.approve(None, REV, T0)
+    with pytest.raises(NotPermitted):
+        r.endorse_employer_change(EMP, T0)
+    r.endorse_employer_change(Actor("emp-2", Role.EMPLOYER), T0)
     r.approve(None, REV, T0)
     assert r.status is Status.ACTIVE and r.employer_id == "emp-2"
+    assert r.pending_employer_id is None
+
+
+def test_employer_change_declined_by_the_claimed_employer_keeps_the_old_binding() -> None:
+    r = active()
+    new = {"id": "emp-2", "name": "新公司", "job_description": "实施"}
+    r.request_employer_change(new, ENG, T0, "跳槽")
+    with pytest.raises(InvalidTransition, match="already pending"):
+        r.request_employer_change({**new, "id": "emp-3"}, ENG, T0)
+    with pytest.raises(NotPermitted):
+        r.decline_employer_change("不认识", Actor("emp-3", Role.EMPLOYER), T0)
+    r.decline_employer_change("查无此人", Actor("emp-2", Role.EMPLOYER), T0)
+    assert r.status is Status.ACTIVE and r.employer_id == EMP.id
+    assert r.pending_employer_id is None
+    with pytest.raises(InvalidTransition, match="no employer change"):
+        r.approve_employer_change(REV, T0)
 
 
 def test_revocation_for_fraud_lists_as_dishonest_and_outranks_everything() -> None:
@@ -312,6 +335,20 @@ def test_rule_a_two_clean_years_make_the_title_route_available() -> None:
     assert not r.title_eligible_at(datetime(2030, 1, 1, tzinfo=UTC))  # a bad record stays
 
 
+def test_a_lifted_dishonesty_listing_is_a_bad_record_for_rule_a() -> None:
+    r = active("SIE")
+    r.record_ce(10, "CCF", "", ENG, T0 + timedelta(days=300))
+    assert r.title_eligible_at(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    r.list_as_dishonest("虚假材料", REG, datetime(2026, 3, 2, tzinfo=UTC))
+    r.lift_dishonesty("信用修复", REG, datetime(2026, 3, 3, tzinfo=UTC))
+    assert r.title_eligible_at(datetime(2026, 3, 1, 12, tzinfo=UTC))  # before the listing
+    after = datetime(2026, 3, 4, tzinfo=UTC)
+    clean = active("SIE")
+    clean.record_ce(10, "CCF", "", ENG, T0 + timedelta(days=300))
+    assert clean.title_eligible_at(after)  # the same record without the listing qualifies
+    assert not r.title_eligible_at(after)  # a lifted listing counts, like a lifted suspension
+
+
 def test_a_lapse_restarts_the_rule_a_count() -> None:
     r = active("SIE")
     r.reinstate("late CE", REG, datetime(2026, 6, 1, tzinfo=UTC))
@@ -355,6 +392,11 @@ _ROLE_GATE = {
     "amend": "E RG",
     "endorse": "EM",
     "decline": "EM",
+    "request_employer_change": "E RG",
+    "employer_change_endorse": "EM",
+    "employer_change_decline": "EM RG",
+    "employer_change_approve": "RV RG",
+    "employer_claims": "EM RG AU AD",
     "start_review": "RV RG",
     "score": "RV RG",
     "return": "RV RG",

@@ -95,6 +95,13 @@ class CodedReasonIn(_Strict):
     reason: str = Field(default="", max_length=2000)
 
 
+class EmployerChangeIn(_Strict):
+    employer_id: str = Field(min_length=1, max_length=100, examples=["EMP-NEWCO"])
+    employer_name: str = Field(min_length=1, max_length=200, examples=["新公司"])
+    job_description: str = Field(min_length=1, max_length=2000, examples=["ERP 实施"])
+    note: str = Field(default="", max_length=2000)
+
+
 class AmendIn(_Strict):
     changes: JsonObject = Field(default_factory=dict)
     personal: PersonalIn | None = None

@@ -66,6 +66,8 @@ class StatusOn(Protocol):
     @property
     def employer_id(self) -> str | None: ...
     @property
+    def pending_employer_id(self) -> str | None: ...
+    @property
     def scheme(self) -> str: ...
 
 
@@ -88,6 +90,8 @@ class CurrentView(Protocol):
     def masked_name(self) -> str | None: ...
     @property
     def employer_id(self) -> str | None: ...
+    @property
+    def pending_employer_id(self) -> str | None: ...
     @property
     def permitted_to_practise(self) -> bool: ...
 
@@ -334,11 +338,17 @@ def _check_one(
         if not then.permitted_to_practise:
             row.problems.append(f"status.{then.status}_on_date")
     if employer is not None:
+        # Bound employer only (SPEC §12): a move the new employer had not endorsed and the
+        # registrar had not approved by the tender date never binds the engineer to it.
         row.registered_to_bidding_employer = (
             then is not None and then.employer_id is not None and then.employer_id == employer
         )
         if not row.registered_to_bidding_employer:
             row.problems.append("employer.mismatch_on_date")
+    if then is not None and then.pending_employer_id is not None:
+        row.warnings.append("employer.change_pending_on_date")
+    elif now is not None and now.pending_employer_id is not None:
+        row.warnings.append("employer.change_pending_now")
     changed = then is not None and then.permitted_to_practise and now is not None
     if changed and now is not None and not now.permitted_to_practise:
         row.warnings.append(f"status.now_{now.public_status}")

@@ -182,6 +182,36 @@ class Amend(RegistrationCommand):
 
 
 @dataclass(frozen=True)
+class RequestEmployerChange(RegistrationCommand):
+    """An approved engineer asks to move to another employer (SPEC §12): the registration
+    stays bound to its employer until the new one endorses and the registrar approves."""
+
+    employer_id: str
+    employer_name: str
+    job_description: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EndorseEmployerChange(RegistrationCommand):
+    """The employer the engineer claims confirms the employment."""
+
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class DeclineEmployerChange(RegistrationCommand):
+    """The claimed employer (or the registrar) refuses the move."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApproveEmployerChange(RegistrationCommand):
+    """The registrar approves an endorsed move."""
+
+
+@dataclass(frozen=True)
 class RecordCertificate(RegistrationCommand):
     """Record a signed credential issued for the registration (see `certificates`)."""
 
@@ -217,6 +247,10 @@ SingleCommand = (
     | ListAsDishonest
     | LiftDishonesty
     | Amend
+    | RequestEmployerChange
+    | EndorseEmployerChange
+    | DeclineEmployerChange
+    | ApproveEmployerChange
     | RecordCertificate
 )
 """Every command that answers with one `CommandResult` (erasure answers with a list)."""

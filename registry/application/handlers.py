@@ -27,12 +27,15 @@ from registry.application.commands import (
     Amend,
     Apply,
     Approve,
+    ApproveEmployerChange,
     AttachEvidence,
     Command,
     CommandOptions,
     CommandResult,
     Decline,
+    DeclineEmployerChange,
     Endorse,
+    EndorseEmployerChange,
     ErasePersonalData,
     LiftDishonesty,
     ListAsDishonest,
@@ -43,6 +46,7 @@ from registry.application.commands import (
     RecordExpertScore,
     Reinstate,
     Reject,
+    RequestEmployerChange,
     RequestFurtherVerification,
     ReturnForSupplement,
     Revoke,
@@ -448,6 +452,66 @@ def erase_personal_data(
     return results
 
 
+def request_employer_change(
+    app: Registry, c: RequestEmployerChange, actor: Actor, o: CommandOptions
+) -> CommandResult:
+    employer = {
+        "id": c.employer_id,
+        "name": c.employer_name,
+        "job_description": c.job_description,
+    }
+    return run(
+        app,
+        "request_employer_change",
+        c.registration_id,
+        actor,
+        o,
+        lambda r, at: r.request_employer_change(employer, actor, at, c.note),
+        {"employer": employer, "note": c.note},
+    )
+
+
+def endorse_employer_change(
+    app: Registry, c: EndorseEmployerChange, actor: Actor, o: CommandOptions
+) -> CommandResult:
+    return run(
+        app,
+        "employer_change_endorse",
+        c.registration_id,
+        actor,
+        o,
+        lambda r, at: r.endorse_employer_change(actor, at, c.note),
+        {"note": c.note},
+    )
+
+
+def decline_employer_change(
+    app: Registry, c: DeclineEmployerChange, actor: Actor, o: CommandOptions
+) -> CommandResult:
+    return run(
+        app,
+        "employer_change_decline",
+        c.registration_id,
+        actor,
+        o,
+        lambda r, at: r.decline_employer_change(c.reason, actor, at),
+        {"reason": c.reason},
+    )
+
+
+def approve_employer_change(
+    app: Registry, c: ApproveEmployerChange, actor: Actor, o: CommandOptions
+) -> CommandResult:
+    return run(
+        app,
+        "employer_change_approve",
+        c.registration_id,
+        actor,
+        o,
+        lambda r, at: r.approve_employer_change(actor, at),
+    )
+
+
 Handler = Callable[[Registry, Any, Actor, CommandOptions], CommandResult | list[CommandResult]]
 
 HANDLERS: Mapping[type[Command], Handler] = {
@@ -472,6 +536,10 @@ HANDLERS: Mapping[type[Command], Handler] = {
     ListAsDishonest: list_as_dishonest,
     LiftDishonesty: lift_dishonesty,
     Amend: amend,
+    RequestEmployerChange: request_employer_change,
+    EndorseEmployerChange: endorse_employer_change,
+    DeclineEmployerChange: decline_employer_change,
+    ApproveEmployerChange: approve_employer_change,
     RecordCertificate: record_certificate,
     ErasePersonalData: erase_personal_data,
 }

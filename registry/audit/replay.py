@@ -48,6 +48,10 @@ _MOVES: dict[str, tuple[str | None, str | None]] = {
     "Suspended": ("suspended", None),
     "Reinstated": ("active", "reinstated"),
     "Revoked": ("revoked", None),
+    "EmployerChangeRequested": ("under_review", "employer_change.requested"),
+    "EmployerChangeEndorsed": (None, "employer_change.endorsed"),
+    "EmployerChangeDeclined": ("active", "employer_change.declined"),
+    "EmployerChangeApproved": ("active", "employer_change.approved"),
 }
 _NO_STATUS_CHANGE = frozenset(
     {
@@ -162,6 +166,8 @@ class Registration:
     point: Point
     number: str | None = None
     dishonest: bool = False
+    employer_change: bool | None = None
+    """None: no employer change pending; False: requested; True: endorsed by the new employer."""
     on: dict[date, Point] = field(default_factory=dict)
 
     def standing(self, day: date) -> Standing | None:
@@ -252,6 +258,22 @@ def _legal(name: str, reg: Registration, state: dict[str, Any], at: datetime) ->
             return f"a {status} registration cannot be amended"
         if state.get("rereview") and not numbered:
             return "only an approved registration goes back to re-review"
+        return None
+    if name == "EmployerChangeRequested":
+        if not numbered:
+            return "only an approved registration changes employer by request"
+        if reg.employer_change is not None:
+            return "an employer change is already pending"
+        return needs({"active", "under_review"}, "an in-force registration changes employer")
+    if name in {"EmployerChangeEndorsed", "EmployerChangeDeclined", "EmployerChangeApproved"}:
+        if reg.employer_change is None:
+            return "no employer change is pending"
+        if name == "EmployerChangeEndorsed" and reg.employer_change:
+            return "the employer change is already endorsed"
+        if name == "EmployerChangeApproved":
+            if not reg.employer_change:
+                return "the new employer has not endorsed the employer change"
+            return needs({"under_review", "further_verification"}, "approval ends a re-review")
         return None
     if name == "CertificateIssued":
         if not numbered or not (status == "active" or status in REREVIEW):
@@ -350,6 +372,12 @@ class Replayer:
 
     def _apply(self, reg: Registration, name: str, state: dict[str, Any], at: datetime) -> None:
         current = reg.point
+        if name == "EmployerChangeRequested":
+            reg.employer_change = False
+        elif name == "EmployerChangeEndorsed":
+            reg.employer_change = True
+        elif name in {"EmployerChangeDeclined", "EmployerChangeApproved"}:
+            reg.employer_change = None
         if name in _MOVES:
             status, reason = _MOVES[name]
             valid_until = current.valid_until

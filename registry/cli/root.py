@@ -84,6 +84,7 @@ _COMMAND_MODULES = [
     "registry.cli.setup",
     "registry.cli.applicant",
     "registry.cli.employer",
+    "registry.cli.employer_change",
     "registry.cli.review",
     "registry.cli.registrar",
     "registry.cli.certificates",

@@ -132,7 +132,7 @@ def _example(app: RegistryApp, reg: Registration, end: datetime) -> DemoExample 
         category = "revoked_dishonest"
     elif now is Status.ACTIVE and "reinstated" in reasons:
         category = "reinstated"
-    elif now is Status.ACTIVE and "amendment.approved" in reasons:
+    elif now is Status.ACTIVE and {"amendment.approved", "employer_change.approved"} & set(reasons):
         category = "amended"
     elif reg.personal_data_erased:
         category = "erased"
@@ -237,6 +237,8 @@ def describe_story(reg: Registration, now: datetime) -> str:
             )
         elif point.reason_code == "amendment.approved":
             parts.append(f"re-approved {point.at.date()}")
+        elif point.reason_code == "employer_change.approved":
+            parts.append(f"employer change approved {point.at.date()}")
         elif reg.approved_at is not None and point.at >= reg.approved_at:
             word = _STORY_WORDS.get(point.status, point.status.value)
             parts.append(f"{word} {point.at.date()} ({point.reason_code})")

@@ -19,6 +19,7 @@ from registry.application import (
     Approve,
     Decline,
     Endorse,
+    EndorseEmployerChange,
     ErasePersonalData,
     LiftDishonesty,
     ListAsDishonest,
@@ -310,6 +311,11 @@ class DemoRun(Scheduler):
             e.actor,
         )
         e.employer = new_employer
+        # the move is a request: the new employer endorses it, then the registrar approves
+        yield c.later(1, 4)
+        self.app.handle(
+            EndorseEmployerChange(e.rid, note="已办理入职"), Actor(new_employer.id, Role.EMPLOYER)
+        )
         yield c.later(2, 9)
         self.app.handle(Approve(e.rid), REGISTRAR if scheme == "IET" else REVIEWER)
         yield from self._ce_until(e, c, self.span)

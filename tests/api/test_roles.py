@@ -53,6 +53,36 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any] | None, set[str]]] = {
     "amend": ("POST", f"/api/v1/registrations/{RID}/amend", {"changes": {"skills": "x"}}, {E, RG}),
     "endorse": ("POST", f"/api/v1/registrations/{RID}/endorse", {}, {EM}),
     "decline": ("POST", f"/api/v1/registrations/{RID}/decline", {"reason": "no"}, {EM}),
+    "request_employer_change": (
+        "POST",
+        f"/api/v1/registrations/{RID}/employer-change",
+        {"employer_id": "emp-2", "employer_name": "新公司", "job_description": "实施"},
+        {E, RG},
+    ),
+    "employer_change_endorse": (
+        "POST",
+        f"/api/v1/registrations/{RID}/employer-change/endorse",
+        {},
+        {EM},
+    ),
+    "employer_change_decline": (
+        "POST",
+        f"/api/v1/registrations/{RID}/employer-change/decline",
+        {"reason": "no"},
+        {EM, RG},
+    ),
+    "employer_change_approve": (
+        "POST",
+        f"/api/v1/registrations/{RID}/employer-change/approve",
+        None,
+        {RV, RG},
+    ),
+    "employer_claims": (
+        "GET",
+        "/api/v1/employer-claims?employer_id=emp-2",
+        None,
+        {EM, RG, AU, AD},
+    ),
     "start_review": ("POST", f"/api/v1/registrations/{RID}/review/start", None, {RV, RG}),
     "score": ("POST", f"/api/v1/registrations/{RID}/review/score", {"score": 80}, {RV, RG}),
     "return": (

@@ -93,8 +93,43 @@ def test_sie_lifecycle(private_cli: Cli, tmp_path: Path) -> None:
         tmp_path / "changes.json",
         {"employer": {"id": "emp-new", "name": "深圳新公司", "job_description": "实施顾问"}},
     )
-    assert cli.json("amend", number, "--changes", str(changes))["status"] == "under_review"
-    assert cli.json("approve", number)["events"] == ["AmendmentApproved"]
+    moved = cli.json("amend", number, "--changes", str(changes), "--as", "eng-901")
+    assert moved["status"] == "under_review" and moved["events"] == ["EmployerChangeRequested"]
+    # bound to the old employer until the new one endorses and the registrar approves
+    claims = cli.json("employer-change", "claims", "emp-new")
+    assert [c["number"] for c in claims] == [number] and claims[0]["employer_id"] == EMPLOYER_ID
+    cli.fails("approve", number, code=1, error="registration.invalid_transition")
+    cli.fails("employer-change", "endorse", number, code=2, error="input.actor_required")
+    cli.fails(
+        "employer-change",
+        "endorse",
+        number,
+        "--as",
+        EMPLOYER_ID,
+        code=1,
+        error="actor.not_permitted",
+    )
+    endorsed = cli.json("employer-change", "endorse", number, "--as", "emp-new")
+    assert endorsed["events"] == ["EmployerChangeEndorsed"]
+    assert cli.json("employer-change", "approve", number)["events"] == ["EmployerChangeApproved"]
+    assert cli.json("employer-change", "claims", "emp-new") == []
+    assert cli.json("search", "--employer", "emp-new")[0]["number"] == number
+    asked = cli.json(
+        "employer-change",
+        "request",
+        number,
+        "--employer-id",
+        "emp-3",
+        "--employer-name",
+        "第三公司",
+        "--job",
+        "实施",
+    )
+    assert asked["events"] == ["EmployerChangeRequested"]
+    declined = cli.json(
+        "employer-change", "decline", number, "--role", "registrar", "--reason", "材料不实"
+    )
+    assert declined["status"] == "active" and declined["events"] == ["EmployerChangeDeclined"]
     assert cli.json("suspend", number, "--reason-code", "investigation")["status"] == "suspended"
     assert cli.json("reinstate", number, "--reason", "调查结束")["status"] == "active"
     revoked = cli.json("revoke", number, "--reason-code", "fraud", "--reason", "伪造材料")

@@ -6,10 +6,20 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain.actors import Actor, Role
 from domain.clock import add_years
 from domain.standing import end_of_day
 from projections import RegistryProjections
-from registry.application import Amend, Apply, Approve, ErasePersonalData, RecordCe, Revoke, Suspend
+from registry.application import (
+    Amend,
+    Apply,
+    Approve,
+    EndorseEmployerChange,
+    ErasePersonalData,
+    RecordCe,
+    Revoke,
+    Suspend,
+)
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from tests.builders import REGISTRAR, REVIEWER, engineer, id_number, person
@@ -130,16 +140,24 @@ def test_amendment_rereview_keeps_practising_and_employer_history(
     assert view.permitted_to_practise and view.note and "amendment" in view.note
     assert [q.registration_id for q in views.review_queue()] == [rid]
     assert views.status_as_of(number, date(2025, 3, 31)).employer_id == "emp-91440300"  # type: ignore[union-attr]
+    # An employer change is a request: bound to the old employer until endorsed and approved.
     during = views.status_as_of(number, date(2025, 4, 1))
-    assert during is not None and during.employer_id == "emp-new-4403"
+    assert during is not None and during.employer_id == "emp-91440300"
+    assert during.pending_employer_id == "emp-new-4403" and not during.pending_endorsed
     assert during.status == "active" and during.lifecycle_status == "under_review"
+    assert [v.number for v in views.employer_claims("emp-new-4403")] == [number]
+    clock.set(at(2025, 4, 2))
+    app.handle(EndorseEmployerChange(rid), Actor("emp-new-4403", Role.EMPLOYER))
     clock.set(at(2025, 4, 3))
     app.handle(Approve(rid), REVIEWER)
     views.catch_up()
     after = views.by_number(number)
     assert after is not None and after.status == "active" and after.note is None
-    assert after.status_reason == "amendment.approved" and after.employer_id == "emp-new-4403"
-    assert views.review_queue() == []
+    assert after.status_reason == "employer_change.approved"
+    assert after.employer_id == "emp-new-4403" and after.pending_employer_id is None
+    assert views.status_as_of(number, date(2025, 4, 2)).employer_id == "emp-91440300"  # type: ignore[union-attr]
+    assert views.status_as_of(number, date(2025, 4, 3)).employer_id == "emp-new-4403"  # type: ignore[union-attr]
+    assert views.review_queue() == [] and views.employer_claims("emp-new-4403") == []
 
 
 def test_iet_next_ce_deadline_is_the_next_registration_anniversary(

@@ -105,6 +105,26 @@ def search(
     return [v.as_dict() for v in views]
 
 
+@router.get(
+    "/employer-claims",
+    tags=["registry"],
+    summary="Engineers who asked to move to an employer (employers: themselves only)",
+)
+def employer_claims(
+    services: ServicesDep,
+    actor: Annotated[Actor, Depends(allow("employer_claims"))],
+    employer_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+) -> list[dict[str, Any]]:
+    if actor.role is Role.EMPLOYER:
+        if employer_id not in {None, actor.id}:
+            raise ApiError(403, "actor.not_permitted", "employers see their own claims only")
+        employer_id = actor.id
+    if employer_id is None:
+        raise ApiError(422, "input.invalid", "employer_id is required")
+    services.refresh(force=True)
+    return [v.as_dict() for v in services.projections.employer_claims(employer_id)]
+
+
 @router.get("/statistics", tags=["registry"], summary="Counts and review turnaround")
 def statistics(
     services: ServicesDep, actor: Annotated[Actor, Depends(allow("statistics"))]

@@ -21,11 +21,14 @@ from registry.application import (
     Amend,
     Apply,
     Approve,
+    ApproveEmployerChange,
     AttachEvidence,
     CommandOptions,
     CommandResult,
     Decline,
+    DeclineEmployerChange,
     Endorse,
+    EndorseEmployerChange,
     ErasePersonalData,
     LiftDishonesty,
     ListAsDishonest,
@@ -35,6 +38,7 @@ from registry.application import (
     RecordExpertScore,
     Reinstate,
     Reject,
+    RequestEmployerChange,
     RequestFurtherVerification,
     ReturnForSupplement,
     Revoke,
@@ -54,6 +58,7 @@ from verify_api.models import (
     CeIn,
     CodedReasonIn,
     CommandOut,
+    EmployerChangeIn,
     EvidenceOut,
     NoteIn,
     OptionalReasonIn,
@@ -485,6 +490,93 @@ def amend(
         actor,
         options,
     )
+    return _done(services, response, result)
+
+
+# ------------------------------------------------ employer change (SPEC §12, 挂证 guard)
+
+
+@router.post(
+    f"{_ONE}/employer-change",
+    **_command_route(
+        "request_employer_change",
+        "Ask to move to another employer (bound to the old one until endorsed and approved)",
+    ),
+)
+def request_employer_change(
+    registration_id: RegistrationId,
+    payload: EmployerChangeIn,
+    services: ServicesDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(allow("request_employer_change"))],
+    options: Options,
+) -> CommandOut:
+    result = services.registry.handle(
+        RequestEmployerChange(
+            registration_id,
+            payload.employer_id,
+            payload.employer_name,
+            payload.job_description,
+            payload.note,
+        ),
+        actor,
+        options,
+    )
+    return _done(services, response, result)
+
+
+@router.post(
+    f"{_ONE}/employer-change/endorse",
+    **_command_route(
+        "employer_change_endorse", "The claimed employer confirms the engineer's move"
+    ),
+)
+def endorse_employer_change(
+    registration_id: RegistrationId,
+    payload: NoteIn,
+    services: ServicesDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(allow("employer_change_endorse"))],
+    options: Options,
+) -> CommandOut:
+    result = services.registry.handle(
+        EndorseEmployerChange(registration_id, payload.note), actor, options
+    )
+    return _done(services, response, result)
+
+
+@router.post(
+    f"{_ONE}/employer-change/decline",
+    **_command_route(
+        "employer_change_decline", "The claimed employer (or the registrar) refuses the move"
+    ),
+)
+def decline_employer_change(
+    registration_id: RegistrationId,
+    payload: ReasonIn,
+    services: ServicesDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(allow("employer_change_decline"))],
+    options: Options,
+) -> CommandOut:
+    result = services.registry.handle(
+        DeclineEmployerChange(registration_id, payload.reason), actor, options
+    )
+    return _done(services, response, result)
+
+
+@router.post(
+    f"{_ONE}/employer-change/approve",
+    **_command_route("employer_change_approve", "Approve an endorsed employer change"),
+)
+def approve_employer_change(
+    registration_id: RegistrationId,
+    services: ServicesDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(allow("employer_change_approve"))],
+    options: Options,
+) -> CommandOut:
+    result = services.registry.handle(ApproveEmployerChange(registration_id), actor, options)
     return _done(services, response, result)
 
 
