@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.wording import describe, status_words
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
@@ -24,12 +26,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "explain.not_found": "登记簿中没有该编号。请核对编号。",
         "explain.lookup_active": "登记簿显示该登记当前有效。",
         "explain.lookup_not_active": "登记簿显示该登记当前不能执业，原因与日期见下。",
-        "status.active": "有效",
-        "status.suspended": "已暂停",
-        "status.revoked": "已撤销",
-        "status.expired": "已过期",
-        "status.unknown": "未知",
-        "status.not_registered": "未登记",
         "field.name": "姓名",
         "field.number": "登记编号",
         "field.scheme": "登记类别",
@@ -86,12 +82,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "explain.lookup_active": "The register shows this registration as active.",
         "explain.lookup_not_active": "The register shows no right to practise now; the "
         "reason and date are below.",
-        "status.active": "Active",
-        "status.suspended": "Suspended",
-        "status.revoked": "Revoked",
-        "status.expired": "Expired",
-        "status.unknown": "Unknown",
-        "status.not_registered": "Not registered",
         "field.name": "Name",
         "field.number": "Registration number",
         "field.scheme": "Scheme",
@@ -160,3 +150,13 @@ def choose_language(query_lang: str | None, accept_language: str | None) -> str:
 
 def translator(lang: str) -> dict[str, str]:
     return MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
+
+
+def reason_text(code: str | None, lang: str) -> str:
+    """A reason, problem or verification-step code in words (the catalogue in
+    `domain.wording`, shared with the bulk PDF and CSV)."""
+    return describe(code, lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def status_text(code: str | None, lang: str) -> str:
+    return status_words(code, lang if lang in LANGUAGES else DEFAULT_LANGUAGE)

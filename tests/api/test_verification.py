@@ -209,3 +209,31 @@ def test_jwks_and_signed_trust_list_verify(sqlite_api: Api) -> None:
     trust = load_trust_list(doc["jws"], keys, at=sqlite_api.clock.now())
     assert trust.list_issuer == sqlite_api.settings.issuer
     assert doc["payload"]["issuers"][0]["id"] == sqlite_api.settings.issuer
+
+
+@pytest.mark.parametrize(
+    ("lang", "status_words", "reason_words"),
+    [("zh", "已暂停", "正在调查"), ("en", "Suspended", "under investigation")],
+)
+def test_suspended_page_shows_reason_and_status_in_words(
+    sqlite_api: Api, lang: str, status_words: str, reason_words: str
+) -> None:
+    world = build_world(sqlite_api)
+    page = sqlite_api.client.get("/lookup", params={"number": world.suspended, "lang": lang})
+    assert page.status_code == 200
+    reason = re.search(r'<dd id="reason" data-reason="([^"]*)">([^<]*)</dd>', page.text)
+    assert reason is not None
+    assert reason.groups() == ("investigation", reason_words)
+    assert status_words in page.text
+    # the code is kept for machines (an attribute), never shown as the words
+    assert ">investigation<" not in page.text and "(suspended)" not in page.text
+
+
+def test_step_reasons_are_words(sqlite_api: Api) -> None:
+    world = build_world(sqlite_api)
+    cert = sqlite_api.issue(world.active_id)
+    sqlite_api.clock.advance(timedelta(days=365 * 3))
+    page = sqlite_api.client.get("/v", params={"c": cert["credential"], "lang": "en"})
+    assert 'data-reason="expiry.expired">the certificate has expired<' in page.text
+    zh = sqlite_api.client.get("/v", params={"c": cert["credential"], "lang": "zh"})
+    assert 'data-reason="expiry.expired">证书已过有效期<' in zh.text

@@ -19,7 +19,7 @@ from domain.numbering import is_well_formed
 from registry.credentials import URL_PARAM as PARAM
 from registry.credentials import URL_PATH as PATH
 from verify_api.deps import ServicesDep, rate_limited
-from verify_api.i18n import choose_language, translator
+from verify_api.i18n import choose_language, reason_text, status_text, translator
 from verify_api.services import Services
 from verify_api.verification import LiveStatus, Outcome, StatusUnavailable, evaluate
 
@@ -73,6 +73,8 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
         "verify.html",
         {
             "t": t,
+            "status_text": lambda code: status_text(code, lang),
+            "reason_text": lambda code: reason_text(code, lang),
             "lang": lang,
             "other_lang": other,
             "switch_url": f"{request.url.path}?{urlencode(params)}",
