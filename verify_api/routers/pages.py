@@ -45,6 +45,8 @@ _TONE = {
     "lookup_active": "good",
     "not_valid_now": "bad",
     "not_genuine": "bad",
+    "expired": "bad",
+    "unreadable": "warn",
     "not_found": "bad",
     "lookup_not_active": "bad",
     "status_unknown": "warn",
@@ -87,6 +89,7 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
             "credential": None,
             "live": None,
             "explain": headline,
+            "expired_on": None,
             "checked_at": services.clock.now().strftime("%Y-%m-%d %H:%M:%S UTC"),
             **context,
         },
@@ -137,6 +140,7 @@ def verify_page(
         credential=outcome.credential,
         steps=outcome.steps,
         notes=outcome.notes,
+        expired_on=outcome.expired_on,
     )
 
 
