@@ -24,6 +24,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from domain.wording import describe_both, status_both
 from registry.application.bulk_check import canonical_json
 from registry.application.bulk_reports import (
     PDF_HASH_KEY,
@@ -138,9 +139,9 @@ def _render(report: dict[str, Any], verify_url: str, page_url: str, digest: str)
     ]
     for i, row in enumerate(report["rows"], start=1):
         employer = row.get("registered_to_bidding_employer")
-        on_date = [_text(row.get("status_on_date"))]
+        on_date = [status_both(row.get("status_on_date"))]
         if row.get("reason_on_date"):
-            on_date.append(str(row["reason_on_date"]))
+            on_date.append(describe_both(row["reason_on_date"]))
         data.append(
             [
                 _para(body, str(row["index"] + 1)),
@@ -149,11 +150,14 @@ def _render(report: dict[str, Any], verify_url: str, page_url: str, digest: str)
                 _para(body, _text(row.get("scheme"))),
                 _para(small, *on_date),
                 _para(body, "—" if employer is None else ("是 yes" if employer else "否 NO")),
-                _para(body, _text(row.get("status_now"))),
+                _para(body, status_both(row.get("status_now"))),
                 _para(body, _VERDICT_WORDS.get(row["verdict"], str(row["verdict"]))),
                 _para(
                     small,
-                    _text(", ".join([*(row.get("problems") or []), *(row.get("warnings") or [])])),
+                    *[
+                        describe_both(code)
+                        for code in [*(row.get("problems") or []), *(row.get("warnings") or [])]
+                    ],
                 ),
             ]
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.wording import describe, status_words
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
@@ -11,25 +13,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "headline.valid": "真实有效 · 当前可执业",
         "headline.not_valid_now": "证书真实，但当前无效",
         "headline.not_genuine": "非真实证书 · 请勿采信",
+        "headline.unreadable": "无法读取此二维码",
+        "headline.expired": "证书真实，但已过期（有效期至 {date}）",
         "headline.status_unknown": "证书真实，但无法确认当前状态",
         "headline.not_found": "未找到该登记编号",
         "headline.lookup_active": "登记有效 · 当前可执业",
         "headline.lookup_not_active": "登记当前无效",
         "explain.valid": "签名由登记机构密钥验证通过，登记状态为有效。",
-        "explain.not_valid_now": "签名真实，但该登记在签发后状态已变更，现在不能据此认定可执业。",
-        "explain.not_genuine": "该二维码内容无法通过真实性核验"
-        "（格式错误、签名不符或签发密钥不受信任）。",
+        "explain.not_valid_now": "签名真实，但登记簿显示该登记现在不能执业，原因与日期见下。",
+        "explain.not_valid_now.detail": "签名真实，但该登记自 {since} 起{status}：{reason}。"
+        "现在不能据此认定可执业。",
+        "explain.unreadable": "二维码内容损坏或不完整（可能未扫全或被遮挡），"
+        "这并不表示证书是伪造的。请重新扫描，或在下方输入登记编号查询。",
+        "explain.expired": "签名真实，但有效期至 {date} 已届满，现在不能据此认定可执业。"
+        "如需确认最新情况，请在下方输入登记编号查询。",
+        "explain.not_genuine": "该二维码内容无法通过真实性核验（签名不符或签发密钥不受信任）。",
         "explain.status_unknown": "签名真实，但当前无法获取登记状态；"
         "不能据此认定未被撤销。请稍后重试。",
         "explain.not_found": "登记簿中没有该编号。请核对编号。",
         "explain.lookup_active": "登记簿显示该登记当前有效。",
         "explain.lookup_not_active": "登记簿显示该登记当前不能执业，原因与日期见下。",
-        "status.active": "有效",
-        "status.suspended": "已暂停",
-        "status.revoked": "已撤销",
-        "status.expired": "已过期",
-        "status.unknown": "未知",
-        "status.not_registered": "未登记",
         "field.name": "姓名",
         "field.number": "登记编号",
         "field.scheme": "登记类别",
@@ -70,28 +73,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "headline.valid": "Genuine and valid · permitted to practise",
         "headline.not_valid_now": "Genuine, but NOT valid now",
         "headline.not_genuine": "NOT genuine · do not rely on it",
+        "headline.unreadable": "Could not read this code",
+        "headline.expired": "Genuine, but expired: valid until {date}",
         "headline.status_unknown": "Genuine, but the current status could not be checked",
         "headline.not_found": "No registration with this number",
         "headline.lookup_active": "Registered · permitted to practise",
         "headline.lookup_not_active": "Registration NOT valid now",
         "explain.valid": "The signature verifies against the registry's key and the "
         "registration is active.",
-        "explain.not_valid_now": "The signature is genuine, but the registration changed "
-        "after the certificate was issued: it does not show a right to practise now.",
-        "explain.not_genuine": "This code failed the authenticity check (malformed, bad "
-        "signature, or a key the registry does not trust).",
+        "explain.not_valid_now": "The signature is genuine, but the register shows no right "
+        "to practise now; the reason and date are below.",
+        "explain.not_valid_now.detail": "The signature is genuine, but the registration is "
+        "{status} since {since}: {reason}. It does not show a right to practise now.",
+        "explain.unreadable": "The code is damaged or incomplete (perhaps scanned only in "
+        "part or covered); this does NOT mean the certificate is forged. Scan it again, or "
+        "enter the registration number below.",
+        "explain.expired": "The signature is genuine, but its validity ended with {date}: it "
+        "does not show a right to practise now. Enter the registration number below for "
+        "the latest record.",
+        "explain.not_genuine": "This code failed the authenticity check (a signature "
+        "that does not verify, or a key the registry does not trust).",
         "explain.status_unknown": "The signature is genuine but the live status could not "
         "be fetched; this is NOT a statement that it is not revoked. Try again later.",
         "explain.not_found": "The register has no such number. Check the number.",
         "explain.lookup_active": "The register shows this registration as active.",
         "explain.lookup_not_active": "The register shows no right to practise now; the "
         "reason and date are below.",
-        "status.active": "Active",
-        "status.suspended": "Suspended",
-        "status.revoked": "Revoked",
-        "status.expired": "Expired",
-        "status.unknown": "Unknown",
-        "status.not_registered": "Not registered",
         "field.name": "Name",
         "field.number": "Registration number",
         "field.scheme": "Scheme",
@@ -160,3 +167,13 @@ def choose_language(query_lang: str | None, accept_language: str | None) -> str:
 
 def translator(lang: str) -> dict[str, str]:
     return MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
+
+
+def reason_text(code: str | None, lang: str) -> str:
+    """A reason, problem or verification-step code in words (the catalogue in
+    `domain.wording`, shared with the bulk PDF and CSV)."""
+    return describe(code, lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def status_text(code: str | None, lang: str) -> str:
+    return status_words(code, lang if lang in LANGUAGES else DEFAULT_LANGUAGE)

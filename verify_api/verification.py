@@ -11,14 +11,25 @@ now" with the date of the change, and a status that could not be fetched is neve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
 from registry.credentials import Status as StepStatus
 from registry.credentials import Step, VerificationResult, verify_credential
 
-Headline = Literal["valid", "not_valid_now", "not_genuine", "status_unknown", "unavailable"]
+Headline = Literal[
+    "valid",
+    "not_valid_now",
+    "expired",
+    "unreadable",
+    "not_genuine",
+    "status_unknown",
+    "unavailable",
+]
+"""Four verdicts a person must tell apart (SPEC §12): could not read the code (`unreadable`),
+not genuine, genuine but not valid now, expired on a date — besides valid and the two
+could-not-check answers (`status_unknown`, `unavailable`)."""
 PUBLIC_STATUSES = ("active", "suspended", "revoked", "expired")
 
 
@@ -88,6 +99,7 @@ class Outcome:
     live: LiveStatus | None = None
     credential: dict[str, Any] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    expired_on: date | None = None  # the last day of validity, for the `expired` verdict
 
     def step(self, name: str) -> StepOutcome:
         return next(s for s in self.steps if s.name == name)
@@ -102,6 +114,7 @@ class Outcome:
             "registration": self.live.as_dict() if self.live else None,
             "credential": self.credential,
             "notes": list(self.notes),
+            "expired_on": self.expired_on.isoformat() if self.expired_on else None,
         }
 
 
@@ -159,16 +172,17 @@ def evaluate(
                 Check.VALID if _decoded(result) else Check.COULD_NOT_CHECK,
                 None if _decoded(result) else "step.not_reached",
             )
-    genuine_checks = (fmt, key, sig)
     credential = result.to_dict()["credential"]
-    if any(s.result is Check.INVALID for s in genuine_checks):
+    if key.result is Check.INVALID or sig.result is Check.INVALID:
         status = StepOutcome("status", Check.COULD_NOT_CHECK, "credential.not_genuine")
         return Outcome(
             "not_genuine", False, False, at, (fmt, sig, key, status, expiry), None, credential
         )
-    if result.credential is None:
+    if fmt.result is Check.INVALID or result.credential is None:
+        # Damaged, truncated or misread: nothing was proved false, so the holder is not
+        # accused of forgery; the page asks for another scan or the number.
         status = StepOutcome("status", Check.COULD_NOT_CHECK, "credential.not_decoded")
-        return Outcome("not_genuine", False, False, at, (fmt, sig, key, status, expiry))
+        return Outcome("unreadable", None, False, at, (fmt, sig, key, status, expiry))
     claims = result.credential
     live: LiveStatus | None = None
     notes: list[str] = []
@@ -195,13 +209,34 @@ def evaluate(
                 notes.append("note.superseded")
     steps = (fmt, sig, key, status, expiry)
     headline: Headline
-    if status.result is Check.INVALID or expiry.result is Check.INVALID:
+    expired_on: date | None = None
+    # Revoked outranks suspended outranks expired (SPEC §11).
+    withdrawn = live is not None and live.status in {"revoked", "suspended"}
+    if status.result is Check.INVALID and withdrawn:
+        headline = "not_valid_now"
+    elif live is not None and live.status == "expired":
+        headline, expired_on = "expired", live.valid_until
+    elif expiry.reason == "expiry.expired":
+        # `exp` is the first instant no longer valid: the last valid day is the one before it
+        last = claims.expires_at - timedelta(microseconds=1)
+        headline, expired_on = "expired", last.date()
+    elif status.result is Check.INVALID or expiry.result is Check.INVALID:
         headline = "not_valid_now"
     elif status.result is Check.COULD_NOT_CHECK or expiry.result is not Check.VALID:
         headline = "status_unknown"
     else:
         headline = "valid"
-    return Outcome(headline, True, headline == "valid", at, steps, live, credential, tuple(notes))
+    return Outcome(
+        headline,
+        True,
+        headline == "valid",
+        at,
+        steps,
+        live,
+        credential,
+        tuple(notes),
+        expired_on,
+    )
 
 
 def _issuer_key(result: VerificationResult) -> StepOutcome:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from domain.numbering import is_well_formed
+from domain.wording import describe_both, status_both, verdict_both
 from registry.credentials import Algorithm, KeyStore, KeyStoreError
 from registry.credentials import sign_bytes as sign
 from registry.credentials import verify_signature as verify
@@ -511,6 +512,17 @@ CSV_COLUMNS = (
     "problems",
     "warnings",
 )
+WORD_COLUMNS = {
+    "status_on_date": "status_on_date_words",
+    "reason_on_date": "reason_on_date_words",
+    "status_now": "status_now_words",
+    "reason_now": "reason_now_words",
+    "credential_reason": "credential_reason_words",
+    "verdict": "verdict_words",
+    "problems": "problems_words",
+    "warnings": "warnings_words",
+}
+"""Beside each code column, the same in words (zh and en) for the people who read the CSV."""
 
 
 def report_csv(report: dict[str, Any]) -> bytes:
@@ -518,20 +530,41 @@ def report_csv(report: dict[str, Any]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     extra_columns = [str(c) for c in report.get("extra_columns") or []]
-    writer.writerow([*CSV_COLUMNS, *(_csv_safe(c) for c in extra_columns)])
+    header: list[str] = []
+    for column in CSV_COLUMNS:
+        header.append(column)
+        if column in WORD_COLUMNS:
+            header.append(WORD_COLUMNS[column])
+    writer.writerow([*header, *(_csv_safe(c) for c in extra_columns)])
     for row in report["rows"]:
         values = []
         for column in CSV_COLUMNS:
             value = row.get(column)
+            if column in WORD_COLUMNS:
+                words = _words(column, value)
             if column in {"problems", "warnings"}:
                 value = ";".join(value or [])
             elif isinstance(value, bool):
                 value = "yes" if value else "no"
             values.append("" if value is None else _csv_safe(str(value)))
+            if column in WORD_COLUMNS:
+                values.append(_csv_safe(words))
         extra = row.get("extra") or {}
         values += [_csv_safe(str(extra.get(c, ""))) for c in extra_columns]
         writer.writerow(values)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _words(column: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return ""
+    if column.startswith("status_"):
+        return status_both(str(value))
+    if column == "verdict":
+        return verdict_both(str(value))
+    if column in {"problems", "warnings"}:
+        return "; ".join(describe_both(str(code)) for code in value)
+    return describe_both(str(value))
 
 
 def _csv_safe(value: str) -> str:

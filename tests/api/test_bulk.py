@@ -134,6 +134,11 @@ def test_csv_upload_and_csv_pdf_outputs(sqlite_api: Api) -> None:
         (world.active, "pass"),
         (world.revoked, "fail"),
     ]
+    # codes for machines, words beside them for people (zh and en)
+    assert rows[1]["status_now"] == "revoked"
+    assert rows[1]["status_now_words"] == "已撤销 Revoked"
+    assert rows[1]["reason_now_words"] == "以欺骗手段取得登记 registration obtained by fraud"
+    assert rows[1]["verdict_words"] == "不通过 FAIL"
     pdf = api.client.post(
         "/api/v1/bulk-check?format=pdf",
         json={"items": [world.active, world.revoked], "as_of": "2024-03-20"},

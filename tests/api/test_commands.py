@@ -4,6 +4,7 @@ evidence limits, and the error shape."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -263,3 +264,16 @@ def test_evidence_store_stops_reading_at_the_limit(tmp_path: Path) -> None:
     assert refused.value.code == "evidence.too_large"
     assert pulled == 10  # the 10th chunk crosses 10 KiB; nothing after it is read
     assert list(tmp_path.iterdir()) == []
+
+
+def test_search_status_is_an_enum_unknown_value_is_422(sqlite_api: Api) -> None:
+    api = sqlite_api
+    bad = api.client.get("/api/v1/search?status=foo", headers=api.auth("registrar"))
+    assert bad.status_code == 422
+    assert set(bad.json()) >= {"code", "message"}
+    good = api.client.get("/api/v1/search?status=active", headers=api.auth("registrar"))
+    assert good.status_code == 200
+    schema = api.client.get("/openapi.json").json()
+    params = schema["paths"]["/api/v1/search"]["get"]["parameters"]
+    status = next(p for p in params if p["name"] == "status")
+    assert "enum" in json.dumps(status) or "$ref" in json.dumps(status)

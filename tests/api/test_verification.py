@@ -83,14 +83,15 @@ def test_revoked_after_issue_reads_not_valid_now_with_date(api: Api) -> None:
         "\x00\x01",
     ],
 )
-def test_garbage_gets_a_not_genuine_page_never_a_500(sqlite_api: Api, garbage: str) -> None:
+def test_garbage_gets_a_could_not_read_page_never_a_500(sqlite_api: Api, garbage: str) -> None:
     page = sqlite_api.client.get(f"/v?c={quote(garbage, safe='')}")
     assert page.status_code == 200
-    assert 'data-headline="not_genuine"' in page.text
+    assert 'data-headline="unreadable"' in page.text
     assert _steps(page.text)["format"] == "INVALID"
     assert _steps(page.text)["status"] == "COULD_NOT_CHECK"
     r = sqlite_api.client.post("/api/v1/verify", json={"credential": garbage})
-    assert r.status_code == 200 and r.json()["genuine"] is False
+    assert r.status_code == 200 and r.json()["headline"] == "unreadable"
+    assert r.json()["genuine"] is None  # nothing was proved false
 
 
 def test_forged_credential_signed_by_unknown_key_is_not_genuine(sqlite_api: Api) -> None:
@@ -117,14 +118,17 @@ def test_forged_credential_signed_by_unknown_key_is_not_genuine(sqlite_api: Api)
     assert "data-status=" not in page.text
 
 
-def test_tampered_credential_is_not_genuine(sqlite_api: Api) -> None:
+def test_one_changed_character_is_never_accepted_nor_called_a_forgery(sqlite_api: Api) -> None:
+    """A character changed inside the compressed body is what a misread QR looks like: it
+    can never verify, and it reads "could not read", not "not genuine" (issue 11)."""
     world = build_world(sqlite_api)
     cert = sqlite_api.issue(world.active_id)
     text = cert["credential"]
     i = len(text) // 2
     tampered = text[:i] + ("1" if text[i] != "1" else "2") + text[i + 1 :]
     body = sqlite_api.client.post("/api/v1/verify", json={"credential": tampered}).json()
-    assert body["headline"] == "not_genuine"
+    assert body["headline"] == "unreadable"
+    assert body["genuine"] is not True and body["valid_now"] is False
     assert "INVALID" in {s["result"] for s in body["steps"].values()}
 
 
@@ -155,7 +159,11 @@ def test_expired_credential_stays_viewable_with_a_banner(sqlite_api: Api) -> Non
     sqlite_api.clock.advance(timedelta(days=365 * 3))
     body = sqlite_api.client.post("/api/v1/verify", json={"credential": cert["credential"]})
     data = body.json()
-    assert data["headline"] == "not_valid_now"
+    assert data["headline"] == "expired"
+    # the last day of validity: the registration's own (it lapsed too), never after the
+    # credential's exp instant
+    assert data["expired_on"] == data["registration"]["valid_until"]
+    assert data["expired_on"] < data["credential"]["expires_at"]
     assert data["steps"]["expiry"]["result"] == "INVALID"
     assert data["steps"]["signature"]["result"] == "VALID"
 
@@ -209,3 +217,130 @@ def test_jwks_and_signed_trust_list_verify(sqlite_api: Api) -> None:
     trust = load_trust_list(doc["jws"], keys, at=sqlite_api.clock.now())
     assert trust.list_issuer == sqlite_api.settings.issuer
     assert doc["payload"]["issuers"][0]["id"] == sqlite_api.settings.issuer
+
+
+@pytest.mark.parametrize(
+    ("lang", "status_words", "reason_words"),
+    [("zh", "已暂停", "正在调查"), ("en", "Suspended", "under investigation")],
+)
+def test_suspended_page_shows_reason_and_status_in_words(
+    sqlite_api: Api, lang: str, status_words: str, reason_words: str
+) -> None:
+    world = build_world(sqlite_api)
+    page = sqlite_api.client.get("/lookup", params={"number": world.suspended, "lang": lang})
+    assert page.status_code == 200
+    reason = re.search(r'<dd id="reason" data-reason="([^"]*)">([^<]*)</dd>', page.text)
+    assert reason is not None
+    assert reason.groups() == ("investigation", reason_words)
+    assert status_words in page.text
+    # the code is kept for machines (an attribute), never shown as the words
+    assert ">investigation<" not in page.text and "(suspended)" not in page.text
+
+
+def test_step_reasons_are_words(sqlite_api: Api) -> None:
+    world = build_world(sqlite_api)
+    cert = sqlite_api.issue(world.active_id)
+    sqlite_api.clock.advance(timedelta(days=365 * 3))
+    page = sqlite_api.client.get("/v", params={"c": cert["credential"], "lang": "en"})
+    assert 'data-reason="expiry.expired">the certificate has expired<' in page.text
+    zh = sqlite_api.client.get("/v", params={"c": cert["credential"], "lang": "zh"})
+    assert 'data-reason="expiry.expired">证书已过有效期<' in zh.text
+
+
+# Four verdicts a person must tell apart (SPEC §12), over HTTP, in zh and en.
+WORDS = {
+    "zh": {
+        "unreadable": ("无法读取此二维码", "请重新扫描"),
+        "not_genuine": ("非真实证书", "签名不符"),
+        "not_valid_now": ("证书真实，但当前无效", "正在调查"),
+        "expired": ("已过期（有效期至 {date}）", "有效期至 {date} 已届满"),
+    },
+    "en": {
+        "unreadable": ("Could not read this code", "Scan it again"),
+        "not_genuine": ("NOT genuine", "signature"),
+        "not_valid_now": ("Genuine, but NOT valid now", "under investigation"),
+        "expired": ("expired: valid until {date}", "validity ended with {date}"),
+    },
+}
+
+
+def _verdict(html: str) -> tuple[str, str, str]:
+    m = re.search(r'data-headline="(\w+)".*?<h1>(.*?)</h1>\s*<p id="explain">(.*?)</p>', html, re.S)
+    assert m is not None, html
+    return m.group(1), m.group(2), m.group(3)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_truncated_qr_reads_could_not_read_not_forgery(sqlite_api: Api, lang: str) -> None:
+    world = build_world(sqlite_api)
+    cert = sqlite_api.issue(world.active_id)
+    for cut in (len(cert["credential"]) * 2 // 3, len(cert["credential"]) - 1):
+        truncated = cert["credential"][:cut]  # a QR read only in part
+        page = sqlite_api.client.get("/v", params={"c": truncated, "lang": lang})
+        assert page.status_code == 200
+        headline, h1, explain = _verdict(page.text)
+        assert headline == "unreadable", (cut, h1)
+        assert WORDS[lang]["unreadable"][0] in h1
+        assert WORDS[lang]["unreadable"][1] in explain
+        assert "NOT genuine" not in page.text and "非真实" not in page.text
+        assert 'action="/lookup"' in page.text  # enter the number instead
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_forged_signature_reads_not_genuine(sqlite_api: Api, lang: str) -> None:
+    world = build_world(sqlite_api)
+    now = sqlite_api.clock.now()
+    claims = CredentialClaims(
+        issuer=sqlite_api.settings.issuer,
+        issued_at=now,
+        expires_at=now + timedelta(days=700),
+        registration_number=world.active,
+        scheme_code="SIE",
+        certificate_serial="FORGED-2",
+        masked_name="张*三",
+        issuer_region="44",
+    )
+    forged = issue_credential(claims, SigningKey.generate())
+    page = sqlite_api.client.get("/v", params={"c": forged, "lang": lang})
+    headline, h1, explain = _verdict(page.text)
+    assert headline == "not_genuine"
+    assert WORDS[lang]["not_genuine"][0] in h1 and WORDS[lang]["not_genuine"][1] in explain
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_suspended_reads_not_valid_now_with_reason_words_and_date(
+    sqlite_api: Api, lang: str
+) -> None:
+    from domain.status import Status
+    from registry.application import Suspend
+    from tests.builders import REGISTRAR
+
+    world = build_world(sqlite_api)
+    cert = sqlite_api.issue(world.active_id)
+    sqlite_api.clock.advance(timedelta(days=5))
+    sqlite_api.registry.handle(Suspend(world.active_id, "investigation", "audit"), REGISTRAR)
+    day = sqlite_api.clock.now().date().isoformat()
+    page = sqlite_api.client.get("/v", params={"c": cert["credential"], "lang": lang})
+    headline, h1, explain = _verdict(page.text)
+    assert headline == "not_valid_now"
+    assert WORDS[lang]["not_valid_now"][0] in h1
+    assert WORDS[lang]["not_valid_now"][1] in explain and day in explain
+    assert ("已暂停" if lang == "zh" else "suspended") in explain
+    assert "changed after" not in explain and Status.SUSPENDED.value != explain
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_expired_credential_reads_expired_on_date(sqlite_api: Api, lang: str) -> None:
+    world = build_world(sqlite_api)
+    cert = sqlite_api.issue(world.active_id)
+    sqlite_api.clock.advance(timedelta(days=365 * 3))
+    data = sqlite_api.client.post("/api/v1/verify", json={"credential": cert["credential"]})
+    day = data.json()["expired_on"]
+    assert day
+    page = sqlite_api.client.get("/v", params={"c": cert["credential"], "lang": lang})
+    headline, h1, explain = _verdict(page.text)
+    assert headline == "expired"
+    assert WORDS[lang]["expired"][0].format(date=day) in h1
+    assert WORDS[lang]["expired"][1].format(date=day) in explain
+    # an expired credential is never told its registration changed after issue
+    assert "changed after" not in page.text and "签发后状态已变更" not in page.text

@@ -22,7 +22,7 @@ from registry.application.bulk_reports import load_report, report_sha256
 from registry.credentials import URL_PARAM as PARAM
 from registry.credentials import URL_PATH as PATH
 from verify_api.deps import ServicesDep, rate_limited
-from verify_api.i18n import choose_language, translator
+from verify_api.i18n import choose_language, reason_text, status_text, translator
 from verify_api.services import Services
 from verify_api.verification import LiveStatus, Outcome, StatusUnavailable, evaluate
 
@@ -48,6 +48,8 @@ _TONE = {
     "lookup_active": "good",
     "not_valid_now": "bad",
     "not_genuine": "bad",
+    "expired": "bad",
+    "unreadable": "warn",
     "not_found": "bad",
     "lookup_not_active": "bad",
     "status_unknown": "warn",
@@ -76,6 +78,8 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
         "verify.html",
         {
             "t": t,
+            "status_text": lambda code: status_text(code, lang),
+            "reason_text": lambda code: reason_text(code, lang),
             "lang": lang,
             "other_lang": other,
             "switch_url": f"{request.url.path}?{urlencode(params)}",
@@ -88,6 +92,7 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
             "credential": None,
             "live": None,
             "explain": headline,
+            "expired_on": None,
             "checked_at": services.clock.now().strftime("%Y-%m-%d %H:%M:%S UTC"),
             **context,
         },
@@ -138,6 +143,7 @@ def verify_page(
         credential=outcome.credential,
         steps=outcome.steps,
         notes=outcome.notes,
+        expired_on=outcome.expired_on,
     )
 
 

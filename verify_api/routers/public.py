@@ -73,7 +73,9 @@ class LiveOut(BaseModel):
 class VerifyOut(BaseModel):
     headline: str = Field(
         examples=["valid"],
-        description="valid, not_valid_now, not_genuine, status_unknown or unavailable",
+        description="valid, not_valid_now, expired (see `expired_on`), unreadable "
+        "(damaged or incomplete code: scan again or look the number up), not_genuine, "
+        "status_unknown or unavailable",
     )
     genuine: bool | None
     valid_now: bool
@@ -84,6 +86,9 @@ class VerifyOut(BaseModel):
     registration: LiveOut | None
     credential: dict[str, Any] | None
     notes: list[str]
+    expired_on: str | None = Field(
+        default=None, description="The last day of validity when the headline is `expired`."
+    )
 
 
 VERIFY_EXAMPLE = {

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from domain.actors import Actor, Role
 from domain.registration import Registration
+from domain.status import Status
 from registry.application import certificates
 from registry.credentials import (
     KeyStoreError,
@@ -82,7 +83,9 @@ def search(
     actor: Annotated[Actor, Depends(allow("search"))],
     number: Annotated[str | None, Query(max_length=40)] = None,
     employer_id: Annotated[str | None, Query(max_length=100)] = None,
-    status: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[
+        Status | None, Query(description="A registration status; any other value is a 422")
+    ] = None,
     scheme: Annotated[str | None, Query(max_length=10)] = None,
     expiring_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -96,7 +99,7 @@ def search(
     views = services.projections.search(
         number=number,
         employer_id=employer_id,
-        status=status,
+        status=status.value if status is not None else None,
         scheme=scheme,
         expiring_within_days=expiring_within_days,
         limit=limit,
