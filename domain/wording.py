@@ -67,6 +67,13 @@ REASON_WORDS: dict[str, tuple[str, str]] = {
     "approved": ("审核通过，准予登记", "approved and registered"),
     "amendment.approved": ("变更已核准", "amendment approved"),
     "amendment.rereview": ("变更后重新审核", "re-review after an amendment"),
+    "employer_change.requested": ("已申请变更工作单位", "employer change requested"),
+    "employer_change.endorsed": (
+        "新单位已确认变更",
+        "employer change endorsed by the new employer",
+    ),
+    "employer_change.declined": ("工作单位变更未获确认", "employer change declined"),
+    "employer_change.approved": ("工作单位变更已备案", "employer change approved"),
     "rejected": ("未予登记", "application rejected"),
     "withdrawn": ("申请人撤回", "withdrawn by the applicant"),
     "ce.renewed": ("继续教育登记已续期", "renewed by continuing education"),
@@ -85,6 +92,14 @@ REASON_WORDS: dict[str, tuple[str, str]] = {
     "employer.mismatch_on_date": (
         "投标日不在投标单位名下",
         "not registered to the bidding employer on the tender date",
+    ),
+    "employer.change_pending_on_date": (
+        "投标日有待审核的工作单位变更（新单位尚未确认或尚未备案）",
+        "an employer change was pending on the tender date (not yet endorsed or approved)",
+    ),
+    "employer.change_pending_now": (
+        "现有待审核的工作单位变更（投标日之后提出）",
+        "an employer change is pending now (requested after the tender date)",
     ),
     "status.could_not_check": ("无法获取登记状态", "the status could not be fetched"),
     "status.unavailable": ("暂时无法获取登记状态", "the live status is unavailable"),
