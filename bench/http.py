@@ -33,12 +33,19 @@ from bench.framework import BenchContext, Figure, Target, tracked
 from bench.load import load_process
 from domain.actors import Actor, Role
 from domain.personal import PersonalData
-from registry.application import Apply, Approve, StartReview, Submit, issue_certificate
+from registry.application import (
+    Apply,
+    Approve,
+    AttachEvidence,
+    StartReview,
+    Submit,
+    issue_certificate,
+)
 from registry.application.clock import SimulatedClock
 from registry.application.settings import Settings
 from registry.bootstrap import open_app, open_credential_archive
 from registry.credentials import KeyStore
-from registry.samples import id_number
+from registry.samples import id_number, required_evidence
 
 HELLO_APP = "bench.load:hello_app"  # the baseline server's uvicorn target
 
@@ -78,7 +85,10 @@ def seed(directory: Path) -> tuple[Path, Path, str]:
         "employer": {"id": "emp-1", "name": "某软件公司", "job_description": "系统实施"},
         "skills": "SAP 实施",
     }
-    rid = app.handle(Apply("SIE", PersonalData("张小三", id_number(1)), facts), engineer)
+    person = PersonalData("张小三", id_number(1), phone="13800138000")
+    rid = app.handle(Apply("SIE", person, facts), engineer)
+    for ref, content in required_evidence(1):
+        app.handle(AttachEvidence(rid.registration_id, ref, content), engineer)
     app.handle(Submit(rid.registration_id), engineer)
     app.handle(StartReview(rid.registration_id), reviewer)
     app.handle(Approve(rid.registration_id), reviewer)

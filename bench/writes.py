@@ -29,11 +29,20 @@ from bench.framework import (
     tracked,
 )
 from bench.workload import REVIEWER, START, engineer, facts, person
-from registry.application import Apply, Approve, CommandOptions, RecordCe, StartReview, Submit
+from registry.application import (
+    Apply,
+    Approve,
+    AttachEvidence,
+    CommandOptions,
+    RecordCe,
+    StartReview,
+    Submit,
+)
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
 from registry.bootstrap import open_app
+from registry.samples import required_evidence
 
 COMMANDS_PER_REGISTRATION = 5
 WARMUP_N = 7_999_999  # an ID number no measured registration uses
@@ -43,11 +52,14 @@ WARMUP_N = 7_999_999  # an ID number no measured registration uses
 
 
 def lifecycle(app: RegistryApp, clock: SimulatedClock, n: int) -> None:
-    """The five commands of one registration's first weeks, with idempotency keys."""
+    """The five commands of one registration's first weeks (after attaching the materials
+    required at submission), with idempotency keys."""
     eng = engineer(n)
     rid = app.handle(
         Apply("SIE", person(n), facts(n)), eng, CommandOptions(idempotency_key=f"apply-{n}")
     )
+    for ref, content in required_evidence(n):  # the materials required at submission
+        app.handle(AttachEvidence(rid.registration_id, ref, content), eng)
     clock.advance(timedelta(minutes=30))
     app.handle(Submit(rid.registration_id), eng, CommandOptions(idempotency_key=f"submit-{n}"))
     clock.advance(timedelta(minutes=30))

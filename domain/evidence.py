@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -18,6 +19,7 @@ EVIDENCE_KINDS = frozenset(
     {
         "id_document",
         "degree",
+        "chsi_report",
         "certificate",
         "project_report",
         "employment_contract",
@@ -28,6 +30,21 @@ EVIDENCE_KINDS = frozenset(
     }
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# The type of an evidence file is decided by its magic bytes, never by the sender's say-so.
+MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+SNIFF_BYTES = 8
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type that the file's first bytes show, or None (not PDF, PNG or JPG)."""
+    for magic, media_type in MAGIC:
+        if head.startswith(magic):
+            return media_type
+    return None
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,14 @@ class EvidenceRef:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def of(cls, content: bytes, kind: str, filename: str) -> EvidenceRef:
+        """The reference of a whole file: type sniffed from its bytes, size and SHA-256."""
+        media_type = sniff(content[:SNIFF_BYTES])
+        if media_type is None:
+            raise InvalidEvidence("the file is not a PDF, JPG or PNG (by its content)")
+        return cls(hashlib.sha256(content).hexdigest(), media_type, len(content), kind, filename)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvidenceRef:

@@ -37,7 +37,7 @@ from domain.reasons import (
     SCORING_METHODS,
     SUSPENSION_REASONS,
 )
-from domain.schemes import ApplicantHistory, SchemePolicy, check_eligibility
+from domain.schemes import ApplicantHistory, Materials, SchemePolicy, check_eligibility
 from domain.standing import (
     BAD_RECORD,
     deficient_run,
@@ -421,10 +421,17 @@ class Registration(Aggregate):
         actor: Actor,
         at: datetime,
         history: ApplicantHistory = ApplicantHistory(),
+        has_contact: bool | None = None,
     ) -> None:
+        """Submit; with `has_contact` (what the sealed personal data says, known to the
+        application) the policy's required materials are checked too."""
         self._permit("submit", actor)
         self._require_status({Status.DRAFT}, "submit")
-        self._require_eligible(at, history)
+        materials = None
+        if has_contact is not None:
+            kinds = frozenset(str(e["kind"]) for e in self.evidence)
+            materials = Materials(kinds, has_contact)
+        self._require_eligible(at, history, materials)
         self._submitted(**self._meta(actor, at))
 
     def endorse(self, actor: Actor, at: datetime, note: str = "") -> None:
@@ -1140,8 +1147,12 @@ class Registration(Aggregate):
                 f"cannot {action}: the registration lapsed on {self.valid_until}"
             )
 
-    def _require_eligible(self, at: datetime, history: ApplicantHistory) -> None:
-        unmet = check_eligibility(self.policy, self.facts, require_utc(at).date(), history)
+    def _require_eligible(
+        self, at: datetime, history: ApplicantHistory, materials: Materials | None = None
+    ) -> None:
+        unmet = check_eligibility(
+            self.policy, self.facts, require_utc(at).date(), history, materials
+        )
         if unmet:
             raise Ineligible(unmet)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from typing import Any
 
@@ -42,12 +42,27 @@ class SchemePolicy:
     ce_missing_years_for_suspension: int | None
     annual_assessment: bool
     title_eligibility_after_years: int | None
+    # required materials (added after the first release: a stored policy without them takes
+    # the shipped values of its scheme, see `from_dict`)
+    required_evidence: tuple[str, ...] = ()
+    """Evidence kinds every submission must carry (e.g. ID-card copy, photo)."""
+    degree_report_evidence: str | None = None
+    """Evidence kind verifying a declared bachelor degree or above (学信网 CHSI report)."""
+    requires_contact: bool = False
+    """The personal data must give a phone number or an e-mail address."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SchemePolicy:
+        data = dict(data)
+        shipped = _SHIPPED.get(str(data.get("code")))
+        for f in fields(cls):
+            if f.name in _ADDED_FIELDS and f.name not in data:
+                data[f.name] = getattr(shipped, f.name) if shipped else f.default
+        if isinstance(data.get("required_evidence"), list):
+            data["required_evidence"] = tuple(data["required_evidence"])
         try:
             return cls(**data)
         except TypeError as exc:
@@ -83,6 +98,9 @@ SOFTWARE_IMPLEMENTATION = SchemePolicy(
     ce_missing_years_for_suspension=None,
     annual_assessment=False,
     title_eligibility_after_years=2,
+    required_evidence=("id_document", "photo"),
+    degree_report_evidence="chsi_report",
+    requires_contact=True,
 )
 
 INTERMEDIATE_ENGINEER = SchemePolicy(
@@ -111,9 +129,24 @@ INTERMEDIATE_ENGINEER = SchemePolicy(
     ce_missing_years_for_suspension=2,
     annual_assessment=True,
     title_eligibility_after_years=None,
+    required_evidence=("id_document", "photo"),
+    degree_report_evidence="chsi_report",
+    requires_contact=True,
 )
 
 DEFAULT_POLICIES = (SOFTWARE_IMPLEMENTATION, INTERMEDIATE_ENGINEER)
+_SHIPPED = {p.code: p for p in DEFAULT_POLICIES}
+# Fields a first-release stored policy lacks; it takes its shipped scheme's values (the seeds'
+# rules applied all along, the first release just did not enforce them).
+_ADDED_FIELDS = frozenset({"required_evidence", "degree_report_evidence", "requires_contact"})
+VERIFIED_DEGREE_FROM = "bachelor"
+
+_MATERIAL_NAMES = {
+    "id_document": "a copy of the resident ID card (身份证复印件)",
+    "photo": "a photo (证件照)",
+    "chsi_report": "the CHSI (学信网) verification report of the declared degree",
+    "degree": "a copy of the degree certificate",
+}
 
 
 @dataclass(frozen=True)
@@ -124,17 +157,32 @@ class ApplicantHistory:
     title_eligible_by_registration: bool = False  # rule A: two clean years registered
 
 
+@dataclass(frozen=True)
+class Materials:
+    """What a submission carries besides its facts: the kinds of evidence attached and
+    whether the (sealed) personal data gives a contact detail."""
+
+    evidence_kinds: frozenset[str] = frozenset()
+    has_contact: bool = False
+
+
 def check_eligibility(
     policy: SchemePolicy,
     facts: ApplicationFacts,
     on: date,
     history: ApplicantHistory = ApplicantHistory(),
+    materials: Materials | None = None,
 ) -> list[UnmetCondition]:
-    """Every unmet condition of `policy` for these facts on date `on` (empty = eligible)."""
+    """Every unmet condition of `policy` for these facts on date `on` (empty = eligible).
+
+    `materials` are checked when given (at submission); without them only the facts are."""
     unmet: list[UnmetCondition] = []
 
     def gap(code: str, message: str) -> None:
         unmet.append(UnmetCondition(code, message))
+
+    if materials is not None:
+        unmet.extend(missing_materials(policy, facts, materials))
 
     if history.on_dishonesty_list:
         gap("ethics.dishonesty_list", "applicant is on the dishonesty list (失信名单)")
@@ -199,3 +247,30 @@ def check_eligibility(
             f"{facts.ce_hours_last_year:g} declared for the last year",
         )
     return unmet
+
+
+def missing_materials(
+    policy: SchemePolicy, facts: ApplicationFacts, materials: Materials
+) -> list[UnmetCondition]:
+    """Each required material the submission lacks, one condition per missing item."""
+    missing: list[UnmetCondition] = []
+    for kind in policy.required_evidence:
+        if kind not in materials.evidence_kinds:
+            name = _MATERIAL_NAMES.get(kind, f"evidence of kind {kind!r}")
+            missing.append(UnmetCondition(f"materials.{kind}", f"{name} is required"))
+    report = policy.degree_report_evidence
+    threshold = EDUCATION_LEVELS.index(VERIFIED_DEGREE_FROM)
+    declared = [e for e in facts.education if EDUCATION_LEVELS.index(e.level) >= threshold]
+    if report and declared and report not in materials.evidence_kinds:
+        name = _MATERIAL_NAMES.get(report, f"evidence of kind {report!r}")
+        missing.append(
+            UnmetCondition(
+                f"materials.{report}",
+                f"{name} is required for the declared {declared[0].level} degree",
+            )
+        )
+    if policy.requires_contact and not materials.has_contact:
+        missing.append(
+            UnmetCondition("materials.contact", "a contact detail (phone or e-mail) is required")
+        )
+    return missing

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from domain.evidence import EvidenceRef
 from domain.numbering import check_character
 from domain.personal import PersonalData
 
@@ -122,3 +123,14 @@ def iet_facts(employer_id: str = EMPLOYER_ID, **overrides: Any) -> dict[str, Any
     )
     facts.update(overrides)
     return facts
+
+
+def required_evidence(n: int) -> list[tuple[EvidenceRef, bytes]]:
+    """Small, distinct files of the kinds the default policies require at submission:
+    ID-card copy and photo (PNG) and the CHSI degree report (PDF), each with its reference."""
+    files = [
+        ("id_document", f"id-{n}.png", b"\x89PNG\r\n\x1a\n" + f"id card {n}".encode()),
+        ("photo", f"photo-{n}.png", b"\x89PNG\r\n\x1a\n" + f"photo {n}".encode()),
+        ("chsi_report", f"chsi-{n}.pdf", b"%PDF-1.4\n" + f"chsi report {n}".encode()),
+    ]
+    return [(EvidenceRef.of(content, kind, name), content) for kind, name, content in files]

@@ -7,10 +7,25 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import Actor, Role
-from registry.application import Apply, Approve, Endorse, RecordExpertScore, StartReview, Submit
+from registry.application import (
+    Apply,
+    Approve,
+    AttachEvidence,
+    Endorse,
+    RecordExpertScore,
+    StartReview,
+    Submit,
+)
 from registry.application.clock import SimulatedClock
 from registry.application.service import CommandResult, RegistryApp
-from registry.samples import EMPLOYER_ID, id_number, iet_facts, person, sie_facts
+from registry.samples import (
+    EMPLOYER_ID,
+    id_number,
+    iet_facts,
+    person,
+    required_evidence,
+    sie_facts,
+)
 
 __all__ = [  # the data builders are re-exported: tests import them from here
     "EMPLOYER",
@@ -18,6 +33,7 @@ __all__ = [  # the data builders are re-exported: tests import them from here
     "REGISTRAR",
     "REVIEWER",
     "approved",
+    "attach_required",
     "engineer",
     "id_number",
     "iet_facts",
@@ -34,6 +50,13 @@ def engineer(n: int) -> Actor:
     return Actor(f"engineer-{n}", Role.ENGINEER)
 
 
+def attach_required(app: RegistryApp, rid: UUID, actor: Actor, n: int = 0) -> None:
+    """Attach the materials the default policies require at submission (ID copy, photo,
+    CHSI report), as the applicant does before submitting."""
+    for ref, content in required_evidence(n):
+        app.handle(AttachEvidence(rid, ref, content), actor)
+
+
 def approved(
     app: RegistryApp,
     clock: SimulatedClock,
@@ -46,6 +69,7 @@ def approved(
     if facts is None:
         facts = sie_facts() if scheme == "SIE" else iet_facts()
     rid: UUID = app.handle(Apply(scheme, person(n), facts), eng).registration_id
+    attach_required(app, rid, eng, n)
     clock.advance(timedelta(hours=1))
     app.handle(Submit(rid), eng)
     clock.advance(timedelta(days=1))

@@ -10,13 +10,22 @@ from typing import Any
 
 import pytest
 
-from domain.errors import DomainError, DuplicateApplication, ImmutableField, InvalidTransition
+from domain.errors import (
+    DomainError,
+    DuplicateApplication,
+    ImmutableField,
+    Ineligible,
+    InvalidTransition,
+)
+from domain.personal import PersonalData
 from domain.registration import Registration
+from domain.schemes import SOFTWARE_IMPLEMENTATION, SchemePolicy
 from domain.status import Status
 from registry.application import (
     Amend,
     Apply,
     Approve,
+    AttachEvidence,
     CommandOptions,
     ErasePersonalData,
     RecordCe,
@@ -32,10 +41,12 @@ from registry.application.errors import ConcurrencyConflict, IdempotencyKeyReuse
 from registry.application.service import RegistryApp
 from registry.application.settings import Settings
 from registry.bootstrap import open_app
+from registry.samples import required_evidence
 from tests.builders import (
     REGISTRAR,
     REVIEWER,
     approved,
+    attach_required,
     engineer,
     person,
     sie_facts,
@@ -90,6 +101,7 @@ def test_applying_with_someone_elses_id_number_reveals_nothing_and_is_never_appr
     fresh = app.handle(Apply("SIE", person(98), sie_facts()), engineer(98))
     # The prober's answer has the same shape as anyone's: a draft at version 1.
     assert (probe.version, probe.events) == (fresh.version, fresh.events)
+    attach_required(app, probe.registration_id, engineer(99), 99)
     app.handle(Submit(probe.registration_id), engineer(99))
     app.handle(StartReview(probe.registration_id), REVIEWER)
     with pytest.raises(DuplicateApplication):
@@ -104,6 +116,7 @@ def test_concurrent_approvals_cannot_both_succeed(
 ) -> None:
     setup = open_app(settings, clock=clock)
     rid = setup.handle(Apply("SIE", person(1), sie_facts()), engineer(1)).registration_id
+    attach_required(setup, rid, engineer(1), 1)
     setup.handle(Submit(rid), engineer(1))
     setup.handle(StartReview(rid), REVIEWER)
     apps = [open_app(settings, clock=clock) for _ in range(2)]
@@ -323,3 +336,42 @@ def test_old_event_versions_are_upcast(app: RegistryApp, clock: SimulatedClock) 
     )
     event = app.mapper.to_domain_event(v1)
     assert event.course == "" and event.hours == 8  # type: ignore[attr-defined]
+
+
+def test_submission_lacking_required_materials_is_refused_naming_each_item(
+    app: RegistryApp,
+) -> None:
+    """ID-card copy, photo, CHSI report of a declared bachelor degree and a contact detail
+    are required at submission (seed: engineer-registration-process); each gap is named."""
+    no_contact = PersonalData(name="张小三", id_number=person(5).id_number)
+    rid = app.handle(Apply("SIE", no_contact, sie_facts()), engineer(5)).registration_id
+    with pytest.raises(Ineligible) as refused:
+        app.handle(Submit(rid), engineer(5))
+    codes = {c.code for c in refused.value.unmet}
+    assert codes == {
+        "materials.id_document",
+        "materials.photo",
+        "materials.chsi_report",
+        "materials.contact",
+    }
+    assert app.get(rid).status_at(app.clock.now()) is Status.DRAFT
+
+    rid = app.handle(Apply("SIE", person(6), sie_facts()), engineer(6)).registration_id
+    refs = required_evidence(6)
+    for ref, content in refs[:2]:  # ID copy and photo, no CHSI report
+        app.handle(AttachEvidence(rid, ref, content), engineer(6))
+    with pytest.raises(Ineligible) as refused:
+        app.handle(Submit(rid), engineer(6))
+    assert [c.code for c in refused.value.unmet] == ["materials.chsi_report"]
+    ref, content = refs[2]
+    app.handle(AttachEvidence(rid, ref, content), engineer(6))
+    assert app.handle(Submit(rid), engineer(6)).events == ("Submitted",)
+
+
+def test_a_stored_first_release_policy_takes_the_shipped_material_rules() -> None:
+    old = SOFTWARE_IMPLEMENTATION.as_dict()
+    for added in ("required_evidence", "degree_report_evidence", "requires_contact"):
+        del old[added]
+    loaded = SchemePolicy.from_dict(old)
+    assert loaded == SOFTWARE_IMPLEMENTATION
+    assert SchemePolicy.from_dict(SOFTWARE_IMPLEMENTATION.as_dict()) == SOFTWARE_IMPLEMENTATION

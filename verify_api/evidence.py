@@ -13,14 +13,10 @@ import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from domain.evidence import MAX_EVIDENCE_BYTES
+from domain.evidence import MAGIC, MAX_EVIDENCE_BYTES, sniff
+from domain.evidence import SNIFF_BYTES as _SNIFF_BYTES
 
-MAGIC = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
-_SNIFF_BYTES = 8
+__all__ = ["MAGIC", "EvidenceReceiver", "EvidenceRejected", "ReceivedFile", "sniff"]
 
 
 class EvidenceRejected(Exception):
@@ -42,13 +38,6 @@ class ReceivedFile:
     @property
     def size(self) -> int:
         return len(self.content)
-
-
-def sniff(head: bytes) -> str | None:
-    for magic, media_type in MAGIC:
-        if head.startswith(magic):
-            return media_type
-    return None
 
 
 class EvidenceReceiver:

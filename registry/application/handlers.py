@@ -138,7 +138,11 @@ def attach_evidence(
 
 def submit(app: Registry, c: Submit, actor: Actor, o: CommandOptions) -> CommandResult:
     def action(r: Registration, at: datetime) -> None:
-        r.submit(actor, at, app.applicant_history(r, at))
+        personal = app.personal_data(r)
+        has_contact = personal is not None and bool(
+            personal.phone.strip() or personal.email.strip()
+        )
+        r.submit(actor, at, app.applicant_history(r, at), has_contact)
 
     return run(app, "submit", c.registration_id, actor, o, action)
 

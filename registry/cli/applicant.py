@@ -10,9 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
+from domain.evidence import EVIDENCE_KINDS, MAX_EVIDENCE_BYTES, EvidenceRef
 from registry.application import (
     Amend,
     Apply,
+    AttachEvidence,
     ProvideSupplement,
     RecordCe,
     RegistryApp,
@@ -61,6 +63,50 @@ def apply(
         return Apply(code.upper(), personal_from(data.get("personal"), "personal"), facts)
 
     run_command(json_, "Drafted", build, as_=as_, role=role, key=key)
+
+
+evidence_app = typer.Typer(
+    help="Evidence files (PDF, JPG or PNG, 5 MB each).", no_args_is_help=True
+)
+app.add_typer(evidence_app, name="evidence", rich_help_panel=APPLICANT)
+
+
+@evidence_app.command("add")
+def evidence_add(
+    ref: RefArg,
+    file: Annotated[Path, typer.Argument(help="The file: PDF, JPG or PNG, at most 5 MB.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help=f"One of: {', '.join(sorted(EVIDENCE_KINDS))}.")
+    ],
+    as_: AsOpt = None,
+    role: RoleOpt = None,
+    key: KeyOpt = None,
+    expected_version: VersionOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Attach an evidence file to a draft or a returned application (type from its bytes)."""
+
+    def build(r: RegistryApp) -> AttachEvidence:
+        if kind not in EVIDENCE_KINDS:
+            raise CliInputError(f"--kind must be one of {', '.join(sorted(EVIDENCE_KINDS))}")
+        try:
+            if file.stat().st_size > MAX_EVIDENCE_BYTES:
+                raise CliInputError(f"{file} is larger than {MAX_EVIDENCE_BYTES} bytes")
+            content = file.read_bytes()
+        except OSError as exc:
+            raise CliInputError(f"cannot read {file}: {exc.strerror}") from None
+        evidence = EvidenceRef.of(content, kind, file.name)
+        return AttachEvidence(resolve(r, ref), evidence, content)
+
+    run_command(
+        json_,
+        "EvidenceAttached",
+        build,
+        as_=as_,
+        role=role,
+        key=key,
+        expected_version=expected_version,
+    )
 
 
 @app.command("submit", rich_help_panel=APPLICANT)

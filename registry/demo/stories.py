@@ -17,6 +17,7 @@ from registry.application import (
     Amend,
     Apply,
     Approve,
+    AttachEvidence,
     Decline,
     Endorse,
     EndorseEmployerChange,
@@ -40,6 +41,7 @@ from registry.demo.cast import DemoEngineer, DemoPerson
 from registry.demo.facts import application_facts
 from registry.demo.reference import CE_PROVIDERS, EMPLOYERS
 from registry.demo.scheduler import EXPERT, REGISTRAR, REVIEWER, Cursor, Scheduler, Story
+from registry.samples import required_evidence
 
 
 class DemoRun(Scheduler):
@@ -53,10 +55,16 @@ class DemoRun(Scheduler):
         self._schemes[result.registration_id] = scheme
         return result.registration_id
 
+    def _submit(self, e: DemoEngineer) -> None:
+        """Attach the materials the scheme requires (ID copy, photo, CHSI report), submit."""
+        for ref, content in required_evidence(e.index):
+            self.app.handle(AttachEvidence(e.rid, ref, content), e.actor)
+        self.app.handle(Submit(e.rid), e.actor)
+
     def _to_review(self, e: DemoEngineer, c: Cursor) -> Iterator[float]:
         """Submit → (employer endorsement for IET) → review started."""
         yield c.later(0.1, 4, office_hours=False)
-        self.app.handle(Submit(e.rid), e.actor)
+        self._submit(e)
         if self._schemes[e.rid] == "IET":
             yield c.later(1, 6)
             self.app.handle(
@@ -119,7 +127,7 @@ class DemoRun(Scheduler):
         yield c.day
         self._apply(e, "SIE", application_facts(e, self.clock.now().date(), scheme="SIE"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.handle(Submit(e.rid), e.actor)
+        self._submit(e)
 
     def _sie_under_review(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
@@ -370,14 +378,14 @@ class DemoRun(Scheduler):
         yield c.day
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.handle(Submit(e.rid), e.actor)
+        self._submit(e)
 
     def _iet_endorsed(self, e: DemoEngineer) -> Story:
         c = self._cursor(e.start_day, e)
         yield c.day
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.handle(Submit(e.rid), e.actor)
+        self._submit(e)
         yield c.later(0.5, 3)
         self.app.handle(Endorse(e.rid, note="同意申报"), Actor(e.employer.id, Role.EMPLOYER))
 
@@ -386,7 +394,7 @@ class DemoRun(Scheduler):
         yield c.day
         self._apply(e, "IET", application_facts(e, self.clock.now().date(), scheme="IET"))
         yield c.later(0.1, 1, office_hours=False)
-        self.app.handle(Submit(e.rid), e.actor)
+        self._submit(e)
         yield c.later(1, 5)
         self.app.handle(
             Decline(e.rid, "申报的项目业绩与本单位记录不符，单位不予确认"),

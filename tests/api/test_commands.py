@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
+from registry.samples import required_evidence
 from tests.api.conftest import Api
 from tests.builders import iet_facts, person, sie_facts
 
@@ -33,6 +34,17 @@ def _apply(api: Api, scheme: str = "SIE", n: int = 1) -> str:
     return str(r.json()["registration_id"])
 
 
+def _materials(api: Api, rid: str, n: int = 1) -> None:
+    """Upload the materials required at submission (ID copy, photo, CHSI report)."""
+    for ref, content in required_evidence(n):
+        up = api.client.post(
+            f"/api/v1/registrations/{rid}/evidence?kind={ref.kind}&filename={ref.filename}",
+            headers={**api.auth("engineer"), "Content-Type": ref.media_type},
+            content=content,
+        )
+        assert up.status_code == 201, up.text
+
+
 def test_iet_lifecycle_over_http(api: Api, tmp_path: Path) -> None:
     rid = _apply(api, "IET")
     base = f"/api/v1/registrations/{rid}"
@@ -48,6 +60,16 @@ def test_iet_lifecycle_over_http(api: Api, tmp_path: Path) -> None:
     (stored,) = (tmp_path / "evidence").glob(f"*/{sha}")
     assert PDF not in stored.read_bytes()
     assert api.registry.evidence_content(UUID(rid), sha) == PDF
+    # Without the required materials the submission is refused, each missing item named.
+    refused = api.client.post(f"{base}/submit", headers=api.auth("engineer"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "registration.ineligible"
+    assert {d["code"] for d in refused.json()["details"]} == {
+        "materials.id_document",
+        "materials.photo",
+        "materials.chsi_report",
+    }
+    _materials(api, rid)
     steps = [
         ("engineer", "submit", None),
         ("employer", "endorse", {"note": "在职"}),
@@ -94,6 +116,7 @@ def test_idempotency_key_replays_and_refuses_reuse(api: Api) -> None:
     rid = _apply(api)
     base = f"/api/v1/registrations/{rid}"
     headers = {**api.auth("engineer"), "Idempotency-Key": "ce-2024-1"}
+    _materials(api, rid)
     api.client.post(f"{base}/submit", headers=api.auth("engineer"))
     api.client.post(f"{base}/review/start", headers=api.auth("reviewer"))
     api.client.post(f"{base}/approve", headers=api.auth("reviewer"))
@@ -111,6 +134,7 @@ def test_idempotency_key_replays_and_refuses_reuse(api: Api) -> None:
 def test_if_match_gives_optimistic_concurrency(api: Api) -> None:
     rid = _apply(api)
     base = f"/api/v1/registrations/{rid}"
+    _materials(api, rid)
     version = api.client.get(base, headers=api.auth("engineer")).headers["ETag"]
     ok = api.client.post(f"{base}/submit", headers={**api.auth("engineer"), "If-Match": version})
     assert ok.status_code == 200

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from domain.numbering import format_number
+from registry.samples import required_evidence
 from tests.builders import EMPLOYER_ID, id_number, iet_facts, sie_facts
 from tests.cli.conftest import Cli
 
@@ -48,6 +49,15 @@ def latest_event(cli: Cli) -> int:
     return int(cli.json("projections", "status")["latest_event"])
 
 
+def materials(cli: Cli, rid: str, tmp_path: Path, *actor: str) -> None:
+    """`registry evidence add` for each material required at submission."""
+    for ref, content in required_evidence(7):
+        path = tmp_path / ref.filename
+        path.write_bytes(content)
+        added = cli.json("evidence", "add", rid, str(path), "--kind", ref.kind, *actor)
+        assert added["events"] == ["EvidenceAttached"]
+
+
 def test_init_prints_where(private_cli: Cli) -> None:
     out = private_cli.run("init").stdout
     assert "registry.sqlite" in out and "SIE" in out and "IET" in out
@@ -61,6 +71,7 @@ def test_sie_lifecycle(private_cli: Cli, tmp_path: Path) -> None:
     drafted = cli.json("apply", str(application(tmp_path)), "--as", "eng-901", "--role", "engineer")
     rid = drafted["registration_id"]
     assert drafted["status"] == "draft" and drafted["masked_name"] == "张*三"
+    materials(cli, rid, tmp_path, "--as", "eng-901", "--role", "engineer")
     assert cli.json("submit", rid, "--as", "eng-901", "--role", "engineer")["status"] == "submitted"
     assert cli.json("review", "start", rid, "--as", "rev-1", "--role", "reviewer")["events"] == [
         "ReviewStarted"
@@ -153,6 +164,7 @@ def test_sie_lifecycle(private_cli: Cli, tmp_path: Path) -> None:
 def test_iet_employer_expert_and_assessment(private_cli: Cli, tmp_path: Path) -> None:
     cli = private_cli
     rid = cli.json("apply", str(application(tmp_path, "IET", 902)))["registration_id"]
+    materials(cli, rid, tmp_path)
     cli.json("submit", rid)
     cli.fails("endorse", rid, code=2, error="input.actor_required")
     cli.fails("endorse", rid, "--as", "someone-else", code=1, error="actor.not_permitted")
@@ -173,6 +185,7 @@ def test_iet_employer_expert_and_assessment(private_cli: Cli, tmp_path: Path) ->
 def test_decline_and_withdraw(private_cli: Cli, tmp_path: Path) -> None:
     cli = private_cli
     rid = cli.json("apply", str(application(tmp_path, "IET", 902)))["registration_id"]
+    materials(cli, rid, tmp_path)
     cli.json("submit", rid)
     declined = cli.json("decline", rid, "--as", EMPLOYER_ID, "--reason", "不予确认")
     assert declined["status"] == "returned_for_supplement"
@@ -251,6 +264,25 @@ def test_ineligible_lists_every_unmet_condition(private_cli: Cli, tmp_path: Path
     result = cli.fails("submit", rid, code=1, error="registration.ineligible")
     for code in ("experience.work_years", "experience.independent_years", "ce.hours"):
         assert code in result.stderr
+    # The missing materials are named too: no ID copy, photo, CHSI report, phone or e-mail.
+    for code in ("id_document", "photo", "chsi_report", "contact"):
+        assert f"materials.{code}" in result.stderr
+
+
+def test_evidence_add_sniffs_the_type_and_refuses_other_files(
+    private_cli: Cli, tmp_path: Path
+) -> None:
+    cli = private_cli
+    rid = cli.json("apply", str(application(tmp_path)))["registration_id"]
+    fake = write_text(tmp_path / "photo.png", "not an image at all")
+    cli.fails(
+        "evidence", "add", rid, str(fake), "--kind", "photo", code=2, error="evidence.invalid"
+    )
+    cli.fails("evidence", "add", rid, str(fake), "--kind", "selfie", code=2, error="input.invalid")
+    materials(cli, rid, tmp_path)
+    shown = cli.json("show", rid)
+    assert shown["status"] == "draft"
+    assert cli.json("submit", rid)["status"] == "submitted"
 
 
 def test_help_lists_the_commands(cli: Cli) -> None:

@@ -10,7 +10,7 @@ from domain.actors import Actor, Role
 from registry.application import Apply, Approve, Endorse, RecordExpertScore, StartReview, Submit
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
-from tests.builders import REVIEWER, engineer, iet_facts, person, sie_facts
+from tests.builders import REVIEWER, attach_required, engineer, iet_facts, person, sie_facts
 
 
 def facts(scheme: str, employer_id: str = "emp-91440300", **overrides: Any) -> dict[str, Any]:
@@ -27,7 +27,9 @@ def draft(
 
 
 def to_review(app: RegistryApp, clock: SimulatedClock, rid: UUID, n: int) -> datetime:
-    """Submit (and endorse, for IET) and start the review; returns the submission time."""
+    """Attach the required materials, submit (and endorse, for IET) and start the review;
+    returns the submission time."""
+    attach_required(app, rid, engineer(n), n)
     app.handle(Submit(rid), engineer(n))
     submitted = clock.now()
     registration = app.get(rid)

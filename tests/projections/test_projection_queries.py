@@ -25,7 +25,7 @@ from registry.application import (
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.bootstrap import open_projections
-from tests.builders import REGISTRAR, REVIEWER, engineer
+from tests.builders import REGISTRAR, REVIEWER, attach_required, engineer
 from tests.projections.projection_lifecycle import draft, register, to_review
 
 
@@ -83,6 +83,7 @@ def test_review_queue_counts_working_days_over_national_day(
     reviewed = draft(app, 21)
     to_review(app, clock, reviewed, 21)
     awaiting_employer = draft(app, 22, "IET")
+    attach_required(app, awaiting_employer, engineer(22), 22)
     app.handle(Submit(awaiting_employer), engineer(22))
     verifying = draft(app, 23)
     to_review(app, clock, verifying, 23)

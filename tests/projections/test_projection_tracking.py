@@ -14,7 +14,7 @@ from registry.application import RecordCe, Submit, Suspend, Withdraw
 from registry.application.clock import SimulatedClock
 from registry.application.service import RegistryApp
 from registry.bootstrap import open_projections
-from tests.builders import REGISTRAR, engineer
+from tests.builders import REGISTRAR, attach_required, engineer
 from tests.projections.projection_lifecycle import draft, register
 
 
@@ -131,6 +131,7 @@ def test_an_event_for_an_unknown_registration_is_refused(
     app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
 ) -> None:
     rid = draft(app, 600)
+    attach_required(app, rid, engineer(600), 600)
     app.handle(Submit(rid), engineer(600))
     views.catch_up()
     # Simulate a view that lost a row: the next event for it cannot be folded.

@@ -48,7 +48,7 @@ from registry.application import (
 )
 from registry.application.ports import Cursor
 from registry.credentials import SigningKey, credential_from_url
-from registry.samples import person, sie_facts
+from registry.samples import person, required_evidence, sie_facts
 
 ENGINEER = Actor("engineer-1", Role.ENGINEER)
 REVIEWER = Actor("reviewer-1", Role.REVIEWER)
@@ -212,8 +212,15 @@ def drafted(w: World, n: int = 1) -> UUID:
     return w.app.handle(Apply("SIE", person(n), sie_facts()), ENGINEER).registration_id
 
 
+def with_materials(w: World, rid: UUID, n: int = 1) -> UUID:
+    """Attach the materials required at submission (3 events)."""
+    for ref, content in required_evidence(n):
+        w.app.handle(AttachEvidence(rid, ref, content), ENGINEER)
+    return rid
+
+
 def in_review(w: World, n: int = 1) -> UUID:
-    rid = drafted(w, n)
+    rid = with_materials(w, drafted(w, n), n)
     w.clock.advance(timedelta(hours=1))
     w.app.handle(Submit(rid), ENGINEER)
     w.clock.advance(timedelta(days=1))
@@ -273,7 +280,7 @@ def test_a_retried_idempotency_key_replays_the_first_result(world: World) -> Non
 
 
 def test_an_idempotency_key_reused_for_another_request_is_refused(world: World) -> None:
-    rid = drafted(world)
+    rid = with_materials(world, drafted(world))
     world.app.handle(Submit(rid), ENGINEER, CommandOptions(idempotency_key="k"))
     before = events(world.app)
     with pytest.raises(IdempotencyKeyReused):
@@ -284,12 +291,12 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(world: World) 
 
 
 def test_a_stale_expected_version_writes_nothing(world: World) -> None:
-    rid = drafted(world)
+    rid = with_materials(world, drafted(world))
     before = events(world.app)
-    with pytest.raises(ConcurrencyConflict, match="version 1, not the expected 7"):
+    with pytest.raises(ConcurrencyConflict, match="version 4, not the expected 7"):
         world.app.handle(Submit(rid), ENGINEER, CommandOptions(expected_version=7))
     assert events(world.app) == before
-    assert world.app.handle(Submit(rid), ENGINEER, CommandOptions(expected_version=1)).version == 2
+    assert world.app.handle(Submit(rid), ENGINEER, CommandOptions(expected_version=4)).version == 5
 
 
 def test_a_refused_transition_writes_nothing(world: World) -> None:
@@ -331,7 +338,7 @@ def test_amend_refuses_a_new_id_number(world: World) -> None:
 
 
 def test_erasure_records_every_registration_of_the_person_then_shreds(world: World) -> None:
-    first = drafted(world)
+    first = with_materials(world, drafted(world))
     world.app.handle(Submit(first), ENGINEER)
     second = world.app.handle(Apply("IET", person(1), sie_facts()), ENGINEER).registration_id
     subject = world.app.get(first).subject_id
