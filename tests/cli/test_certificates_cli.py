@@ -7,12 +7,13 @@ from pathlib import Path
 
 from domain.numbering import format_number
 from tests.cli.conftest import Cli
-from tests.cli.test_commands_cli import application
+from tests.cli.test_commands_cli import application, materials
 
 
 def _active(cli: Cli, tmp_path: Path, n: int) -> str:
     engineer = ("--as", f"eng-{n}", "--role", "engineer")
     rid = cli.json("apply", str(application(tmp_path, n=n)), *engineer)["registration_id"]
+    materials(cli, rid, tmp_path, *engineer)
     cli.json("submit", rid, *engineer)
     cli.json("review", "start", rid, "--as", "rev-1", "--role", "reviewer")
     number: str = cli.json("approve", rid)["number"]
