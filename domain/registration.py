@@ -23,7 +23,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
-from domain.clock import add_years, require_utc
+from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime, add_years, require_utc
 from domain.errors import ImmutableField, Ineligible, InvalidInput, InvalidTransition
 from domain.evidence import EvidenceRef
 from domain.facts import ApplicationFacts, Employer
@@ -97,6 +97,13 @@ class StatusPoint:
 
 class Registration(Aggregate):
     """A registration's whole life, from draft to revocation."""
+
+    business_time: BusinessTime = DEFAULT_BUSINESS_TIME
+    """The registry's zone (data handed in by the application, never stored in an event):
+    valid-until, CE years, deadlines and "on day D" are local calendar dates."""
+
+    def _day(self, at: datetime) -> date:
+        return self.business_time.day(at)
 
     class Event(Aggregate.Event):
         actor_id: str
@@ -364,7 +371,9 @@ class Registration(Aggregate):
         point = self.point_at(moment)
         if point is None:
             raise InvalidInput("the registration did not exist at that time")
-        return standing(point.status, point.numbered, point.valid_until, moment.date()).lifecycle
+        return standing(
+            point.status, point.numbered, point.valid_until, self._day(moment)
+        ).lifecycle
 
     def point_at(self, moment: datetime) -> StatusPoint | None:
         found = None
@@ -399,8 +408,8 @@ class Registration(Aggregate):
             # a dishonesty listing (issue 11)
             bad_record=any(p.status in BAD_RECORD for p in past)
             or any(listed <= moment for listed in self.dishonest_listed_at),
-            run_start=run_start.date() if run_start is not None else None,
-            on=moment.date(),
+            run_start=self._day(run_start) if run_start is not None else None,
+            on=self._day(moment),
         )
 
     # --------------------------------------------------------------- commands
@@ -495,7 +504,7 @@ class Registration(Aggregate):
             )
         if self.number is None:
             unmet = check_eligibility(
-                self.policy, ApplicationFacts.from_dict(new_facts), at.date(), history
+                self.policy, ApplicationFacts.from_dict(new_facts), self._day(at), history
             )
             if unmet:
                 raise Ineligible(unmet)
@@ -528,7 +537,7 @@ class Registration(Aggregate):
         if self.number is None:
             if not number:
                 raise InvalidInput("a registration number is required for a first approval")
-            valid_until = add_years(require_utc(at).date(), policy.validity_years)
+            valid_until = add_years(self._day(require_utc(at)), policy.validity_years)
             self._approved(number=number, valid_until=valid_until, **self._meta(actor, at))
         elif self.pending_employer is not None:
             self.approve_employer_change(actor, at)
@@ -571,7 +580,7 @@ class Registration(Aggregate):
                 "ask the registrar for reinstatement"
             )
         if self.policy.ce_renews_validity and self.permitted:
-            renewed = add_years(moment.date(), self.policy.validity_years)
+            renewed = add_years(self._day(moment), self.policy.validity_years)
             if valid_until is None or renewed > valid_until:
                 valid_until = renewed
         self._ce_recorded(
@@ -593,7 +602,7 @@ class Registration(Aggregate):
             raise InvalidTransition(f"scheme {self.scheme} has no annual assessment")
         if year in self.assessments:
             raise InvalidTransition(f"the {year} assessment is already recorded")
-        if not 2000 <= year <= require_utc(at).year:
+        if not 2000 <= year <= self._day(require_utc(at)).year:
             raise InvalidInput("assessment year must not be in the future")
         self._assessed(year=year, passed=passed, note=note, **self._meta(actor, at))
         if not passed and self.status_at(require_utc(at)) is Status.ACTIVE:
@@ -630,10 +639,11 @@ class Registration(Aggregate):
         if cycle and due is not None and due not in self.ce_reviews:
             years = registration_years(add_years(due, -cycle), due)
             compliant = all(
-                hours_between(self.ce_records, start, end) >= policy.min_ce_hours_per_year
+                hours_between(self.ce_records, start, end, self.business_time)
+                >= policy.min_ce_hours_per_year
                 for start, end in years
             )
-            days_left = (due - moment.date()).days
+            days_left = (due - self._day(moment)).days
             # A compliant cycle is renewed up to 60 days early; a deficient one is only
             # closed on its last day, so hours logged until then still count.
             if (compliant and days_left <= 60) or days_left <= 0:
@@ -650,9 +660,13 @@ class Registration(Aggregate):
         """The trailing run of completed registration years below the CE minimum."""
         if self.approved_at is None:
             return []
-        start = (self.last_reinstated_at or self.approved_at).date()
+        start = self._day(self.last_reinstated_at or self.approved_at)
         return deficient_run(
-            self.ce_records, start, moment.date(), self.policy.min_ce_hours_per_year
+            self.ce_records,
+            start,
+            self._day(moment),
+            self.policy.min_ce_hours_per_year,
+            self.business_time,
         )
 
     def suspend(self, reason_code: str, reason: str, actor: Actor, at: datetime) -> None:
@@ -676,8 +690,10 @@ class Registration(Aggregate):
         if self.dishonest:
             raise InvalidTransition("the engineer is on the dishonesty list")
         valid_until = self.valid_until
-        if current is Status.EXPIRED or (valid_until is not None and moment.date() > valid_until):
-            valid_until = add_years(moment.date(), self.policy.validity_years)
+        if current is Status.EXPIRED or (
+            valid_until is not None and self._day(moment) > valid_until
+        ):
+            valid_until = add_years(self._day(moment), self.policy.validity_years)
         self._reinstated(
             reason=reason,
             valid_until=valid_until,
@@ -1102,7 +1118,7 @@ class Registration(Aggregate):
     ) -> None:
         """A new status point; the projector's fold (`projections.fold`) makes the same move."""
         numbered = self.number is not None
-        lapsed_before = lapsed(self.status, numbered, self.valid_until, at.date())
+        lapsed_before = lapsed(self.status, numbered, self.valid_until, self._day(at))
         if not isinstance(valid_until, _Keep):
             self.valid_until = valid_until
         self.status = status
@@ -1151,7 +1167,7 @@ class Registration(Aggregate):
         self, at: datetime, history: ApplicantHistory, materials: Materials | None = None
     ) -> None:
         unmet = check_eligibility(
-            self.policy, self.facts, require_utc(at).date(), history, materials
+            self.policy, self.facts, self._day(require_utc(at)), history, materials
         )
         if unmet:
             raise Ineligible(unmet)

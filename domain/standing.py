@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from domain.clock import add_years
+from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime, add_years
 from domain.status import REREVIEW, Status
 
 LAPSED_REASON = "validity.lapsed"
@@ -71,14 +71,14 @@ def standing_note(status: Status, numbered: bool, is_lapsed: bool) -> str | None
     return None
 
 
-def end_of_day(on: date) -> datetime:
-    """The last instant of `on` (UTC): "as of the tender date" includes that day's events."""
-    return datetime.combine(on, time.max, tzinfo=UTC)
+def end_of_day(on: date, business: BusinessTime = DEFAULT_BUSINESS_TIME) -> datetime:
+    """The last instant of the local day `on`: "as of the tender date" includes that day."""
+    return business.end_of_day(on)
 
 
-def lapse_moment(valid_until: date) -> datetime:
-    """When a registration valid until `valid_until` lapses: the next day, 00:00 UTC."""
-    return datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=UTC)
+def lapse_moment(valid_until: date, business: BusinessTime = DEFAULT_BUSINESS_TIME) -> datetime:
+    """When a registration valid until `valid_until` lapses: the next local day, 00:00."""
+    return business.start_of_day(valid_until + timedelta(days=1))
 
 
 def run_start_after_move(
@@ -135,13 +135,22 @@ def next_anniversary(start: date, today: date) -> date:
     return add_years(start, k)
 
 
-def hours_between(records: Iterable[tuple[datetime, float]], start: date, end: date) -> float:
-    """CE hours recorded on days in [start, end)."""
-    return sum(hours for at, hours in records if start <= at.date() < end)
+def hours_between(
+    records: Iterable[tuple[datetime, float]],
+    start: date,
+    end: date,
+    business: BusinessTime = DEFAULT_BUSINESS_TIME,
+) -> float:
+    """CE hours recorded on local days in [start, end)."""
+    return sum(hours for at, hours in records if start <= business.day(at) < end)
 
 
 def deficient_run(
-    records: Iterable[tuple[datetime, float]], start: date, today: date, minimum: float
+    records: Iterable[tuple[datetime, float]],
+    start: date,
+    today: date,
+    minimum: float,
+    business: BusinessTime = DEFAULT_BUSINESS_TIME,
 ) -> list[tuple[date, date]]:
     """The trailing run of completed registration years (from `start`) below `minimum` hours."""
     recorded = list(records)
@@ -149,7 +158,7 @@ def deficient_run(
     for year_start, year_end in registration_years(start, today):
         if year_end > today:
             break
-        if hours_between(recorded, year_start, year_end) < minimum:
+        if hours_between(recorded, year_start, year_end, business) < minimum:
             run.append((year_start, year_end))
         else:
             run = []

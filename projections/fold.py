@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
+from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime
 from domain.registration import Registration
 from domain.standing import in_force, lapsed, run_start_after_move
 from domain.status import Status
@@ -165,9 +166,17 @@ class Folder:
     transaction began (the vault cannot be read inside our write transaction on SQLite).
     """
 
-    def __init__(self, changes: Changes, masked_names: dict[int, str | None]) -> None:
+    def __init__(
+        self,
+        changes: Changes,
+        masked_names: dict[int, str | None],
+        business: BusinessTime = DEFAULT_BUSINESS_TIME,
+    ) -> None:
         self.changes = changes
         self.masked_names = masked_names
+        self.business = business
+        """The registry's zone: a lapse is judged on the move's *local* day, as the aggregate
+        does (`Registration._move`)."""
 
     def apply(self, notification_id: int, event: Any) -> None:
         rid = str(event.originator_id)
@@ -232,7 +241,7 @@ class Folder:
             Status(state.status),
             numbered,
             parse_date(state.valid_until),
-            date.fromisoformat(at[:10]),
+            self.business.day(datetime.fromisoformat(at)),
         )
         if not isinstance(valid_until, _Keep):
             state.valid_until = valid_until

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime
 from domain.workdays import WorkingCalendar
 
 Row = tuple[Any, ...]
@@ -90,3 +91,5 @@ class ReadModelPorts:
     calendar: WorkingCalendar
     masked_name: MaskedNameLookup
     rebuild_lock: RebuildLockTarget
+    business_time: BusinessTime = DEFAULT_BUSINESS_TIME
+    """The registry's zone: "on day D" and "as of D" are local calendar days."""

@@ -95,7 +95,7 @@ class RegistryProjections(ViewQueries):
     ) -> None:
         """Open the read models; if they were built by another `SCHEMA_VERSION`, rebuild them
         in shadow first (waiting for a rebuild already under way) — `progress` sees that."""
-        super().__init__(ports.database, ports.calendar, ports.clock)
+        super().__init__(ports.database, ports.calendar, ports.clock, ports.business_time)
         self.ports = ports
         self.batch_size = BATCH_SIZE
         self.last_rebuild: RebuildReport | None = None
@@ -332,7 +332,7 @@ class RegistryProjections(ViewQueries):
             {str(e.originator_id) for _, e in batch.events if not isinstance(e, Drafted)},
             tables,
         )
-        folder = Folder(changes, batch.masked)
+        folder = Folder(changes, batch.masked, self.ports.business_time)
         for notification_id, event in batch.events:
             folder.apply(notification_id, event)
         self._write(cur, changes, tables)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime
 from domain.standing import (
     LAPSED_REASON,
     end_of_day,
@@ -70,7 +71,14 @@ def _public_status_sql(today: date) -> tuple[str, list[Any]]:
 class ViewQueries:
     """Read-only answers from the live view tables."""
 
-    def __init__(self, database: Database, calendar: WorkingCalendar, clock: Clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        calendar: WorkingCalendar,
+        clock: Clock,
+        business: BusinessTime = DEFAULT_BUSINESS_TIME,
+    ) -> None:
+        self.business = business
         self.db = database
         self.calendar = calendar
         self.clock = clock
@@ -79,8 +87,12 @@ class ViewQueries:
         """How far the live views have read the event log (a notification id)."""
         return tracked_position(self.db, LIVE)
 
+    def today(self) -> date:
+        """Today's local calendar date in the registry's zone."""
+        return self.business.day(self.clock.now())
+
     def _today(self, today: date | None) -> date:
-        return today if today is not None else self.clock.now().date()
+        return today if today is not None else self.business.day(self.clock.now())
 
     def _state(self, where: str, params: Sequence[Any]) -> RegState | None:
         rows = self.db.query(f"{_STATE_SELECT} WHERE {where}", params)
@@ -101,7 +113,7 @@ class ViewQueries:
         status, public = now.lifecycle.value, now.public.value
         reason, since = state.status_reason, parse_ts(state.status_since)
         if now.lapsed and valid_until is not None:
-            reason, since = LAPSED_REASON, lapse_moment(valid_until)
+            reason, since = LAPSED_REASON, lapse_moment(valid_until, self.business)
         assert since is not None
         return RegistrationView(
             registration_id=UUID(state.registration_id),
@@ -129,9 +141,8 @@ class ViewQueries:
             pending_endorsed=bool(state.pending_endorsed),
         )
 
-    @staticmethod
     def _next_ce_deadline(
-        state: RegState, public: str, valid_until: date | None, today: date
+        self, state: RegState, public: str, valid_until: date | None, today: date
     ) -> date | None:
         """Scheme A: CE must be registered before validity ends. Scheme B: the hours are due
         by the end of the current registration year (the next anniversary)."""
@@ -143,7 +154,7 @@ class ViewQueries:
             return None
         start_at = parse_ts(state.reinstated_at) or parse_ts(state.approved_at)
         assert start_at is not None
-        return next_anniversary(start_at.date(), today)
+        return next_anniversary(self.business.day(start_at), today)
 
     def _history_at(self, registration_id: str, moment: datetime) -> tuple[Any, ...] | None:
         rows = self.db.query(
@@ -160,16 +171,19 @@ class ViewQueries:
             return None
         h = dict(zip(HISTORY_COLUMNS, row, strict=True))
         then = standing(
-            Status(h["status"]), bool(h["numbered"]), parse_date(h["valid_until"]), moment.date()
+            Status(h["status"]),
+            bool(h["numbered"]),
+            parse_date(h["valid_until"]),
+            self.business.day(moment),
         )
         return then.lifecycle.value
 
     def status_as_of(self, number: str, on: date) -> StatusAsOf | None:
-        """Standing on `on` (through the end of that day, UTC), as the registry knew it then."""
+        """Standing on `on` (through the end of that local day), as the registry knew it then."""
         state = self._state("number = ?", (number,))
         if state is None:
             return None
-        row = self._history_at(state.registration_id, end_of_day(on))
+        row = self._history_at(state.registration_id, end_of_day(on, self.business))
         h = dict(zip(HISTORY_COLUMNS, row, strict=True)) if row is not None else None
         if h is None or not h["numbered"]:
             return StatusAsOf(
@@ -190,7 +204,7 @@ class ViewQueries:
         lifecycle, public = then.lifecycle.value, then.public.value
         reason, since = h["reason_code"], parse_ts(h["since"])
         if then.lapsed and valid_until is not None:
-            reason, since = LAPSED_REASON, lapse_moment(valid_until)
+            reason, since = LAPSED_REASON, lapse_moment(valid_until, self.business)
         return StatusAsOf(
             number=number,
             on=on,
@@ -291,7 +305,7 @@ class ViewQueries:
                 if state.status == Status.FURTHER_VERIFICATION.value
                 else state.review_days
             )
-            due = self.calendar.add_working_days(submitted.date(), allowed)
+            due = self.calendar.add_working_days(self.business.day(submitted), allowed)
             overdue = day > due
             if overdue_only and not overdue:
                 continue
@@ -304,7 +318,7 @@ class ViewQueries:
                     submitted_at=submitted,
                     due=due,
                     working_days_elapsed=max(
-                        0, self.calendar.working_days_between(submitted.date(), day)
+                        0, self.calendar.working_days_between(self.business.day(submitted), day)
                     ),
                     overdue=overdue,
                     number=state.number,
@@ -332,7 +346,7 @@ class ViewQueries:
     def title_eligible(self, on: date) -> list[EligibilityView]:
         """Rule A on `on`: registered without a lapse for the scheme's years, active that
         day, never suspended or revoked by then, not on the dishonesty list."""
-        moment = ts(end_of_day(on))
+        moment = ts(end_of_day(on, self.business))
         rows = self.db.query(
             "SELECT r.registration_id, r.number, r.masked_name, r.title_years, r.first_bad_at,"
             " h.status, h.valid_until, h.dishonest, h.run_start, h.numbered "
@@ -364,7 +378,7 @@ class ViewQueries:
                 lifecycle_on=then.lifecycle,
                 dishonest=bool(dishonest),
                 bad_record=first_bad is not None and first_bad <= moment,
-                run_start=since.date() if since is not None else None,
+                run_start=self.business.day(since) if since is not None else None,
                 on=on,
             ):
                 assert since is not None
@@ -403,7 +417,9 @@ class ViewQueries:
             submitted, decided = parse_ts(submitted_at), parse_ts(decided_at)
             if submitted is None or decided is None:
                 continue
-            days = self.calendar.working_days_between(submitted.date(), decided.date())
+            days = self.calendar.working_days_between(
+                self.business.day(submitted), self.business.day(decided)
+            )
             turnaround.setdefault(scheme, []).append(max(0, days))
         everything = sorted(d for values in turnaround.values() for d in values)
         return Statistics(

@@ -126,6 +126,7 @@ def open_projections(
         clock=app.clock,
         calendar=calendar or working_calendar(settings),
         masked_name=app.vault.masked_name,
+        business_time=app.business_time,
         rebuild_lock=RebuildLockTarget(
             store=settings.store,
             describe=settings.describe_store(),

@@ -64,8 +64,10 @@ def active(scheme: str = "SIE", at: datetime = T0) -> Registration:
 def test_software_registration_lapses_two_years_after_approval_without_ce() -> None:
     r = active("SIE")
     assert r.valid_until == date(2026, 3, 1)
-    assert r.status_at(datetime(2026, 3, 1, 23, tzinfo=UTC)) is Status.ACTIVE
-    assert r.status_at(datetime(2026, 3, 2, 0, tzinfo=UTC)) is Status.EXPIRED
+    # Valid through the end of 1 March in Beijing (UTC+8): the last instant of that local
+    # day is 15:59:59.999999 UTC; 16:00 UTC is already 00:00 on 2 March there.
+    assert r.status_at(datetime(2026, 3, 1, 15, 59, 59, 999999, tzinfo=UTC)) is Status.ACTIVE
+    assert r.status_at(datetime(2026, 3, 1, 16, 0, tzinfo=UTC)) is Status.EXPIRED
 
 
 def test_ce_registration_renews_two_years_from_the_ce_date() -> None:

@@ -12,15 +12,15 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.actors import Actor
-from domain.clock import add_years
+from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime, add_years
 from domain.errors import DomainError, InvalidTransition
 from domain.registration import Registration
-from domain.standing import in_force
+from domain.standing import in_force, lapse_moment
 from domain.status import Status
 from registry.application.commands import CommandOptions, CommandResult, RecordCertificate
 from registry.application.service import RegistryApp
@@ -100,12 +100,15 @@ def certificate_serial(registration_id: UUID, actor: Actor, key: str | None, now
     return f"C{now:%Y%m%d}-{digest[:12].upper()}"
 
 
-def credential_expiry(registration: Registration, now: datetime) -> datetime:
-    """The credential expires at the start of the day after the registration's validity."""
+def credential_expiry(
+    registration: Registration, now: datetime, business: BusinessTime = DEFAULT_BUSINESS_TIME
+) -> datetime:
+    """The credential expires when the registration lapses: the first instant of the local
+    day after its validity (the registry's zone), as a UTC instant."""
     valid_until = registration.valid_until or add_years(
-        now.date(), registration.policy.validity_years
+        business.day(now), registration.policy.validity_years
     )
-    return datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=UTC)
+    return lapse_moment(valid_until, business)
 
 
 def issue_certificate(
@@ -129,7 +132,7 @@ def issue_certificate(
         raise CertificateRefused("a certificate is only issued for a numbered registration")
     data = None if reg.personal_data_erased else app.personal_data(reg)
     masked = data.masked_name if data is not None else "*"
-    expires_at = credential_expiry(reg, now)
+    expires_at = credential_expiry(reg, now, app.business_time)
     key = keys.active()
     serial = certificate_serial(registration_id, actor, options.idempotency_key, now)
     settings = app.settings
@@ -206,9 +209,13 @@ def printable_certificate(
     data = None if reg.personal_data_erased else app.personal_data(reg)
     policy = app.policy(reg.scheme)
     settings = app.settings
-    today = app.clock.now().date()
+    business = app.business_time
+    today = business.day(app.clock.now())
     expires = latest.get("expires_at")
-    valid_until = reg.valid_until or (expires.date() if isinstance(expires, datetime) else None)
+    valid_until = reg.valid_until or (
+        # The credential expires at the first local instant after the last valid day.
+        business.day(expires - timedelta(microseconds=1)) if isinstance(expires, datetime) else None
+    )
     issued = latest.get("at")
     details = CertificateDetails(
         holder_name=data.name if data is not None else "*",
@@ -218,7 +225,7 @@ def printable_certificate(
         issuer_name=settings.issuer,
         issuer_region=settings.issuer_region,
         certificate_serial=str(latest["serial"]),
-        issued_on=issued.date() if isinstance(issued, datetime) else today,
+        issued_on=business.day(issued) if isinstance(issued, datetime) else today,
         valid_until=valid_until or today,
         employer=(reg.facts_data.get("employer") or {}).get("name"),
     )

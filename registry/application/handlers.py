@@ -100,6 +100,7 @@ def apply(app: Registry, c: Apply, actor: Actor, o: CommandOptions) -> CommandRe
         actor=actor,
         at=now,
     )
+    registration.business_time = app.business_time
     index = app.identity(c.scheme, subject_id)
     if index is None:
         index = IdentityIndex(

@@ -7,7 +7,7 @@ and call `RegistryApp.handle(command, actor, options)`; the handler table in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime
 from typing import Any, ClassVar, overload
@@ -67,6 +67,7 @@ class RegistryApp(Application[UUID]):
         """Built by `registry.bootstrap.open_app`, which supplies the adapters; `env` replaces
         the settings' event store (handler tests run on `eventsourcing.popo`)."""
         self.settings = settings
+        self.business_time = settings.business_time()
         self.clock: Clock = clock or SystemClock()
         self.after_save: list[Callable[[], None]] = []
         """Called after every successful `save` (the audit tree follows the log this way)."""
@@ -126,12 +127,24 @@ class RegistryApp(Application[UUID]):
 
     def get(self, registration_id: UUID) -> Registration:
         try:
-            registration: Registration = self.repository.get(registration_id)
+            registration: Registration = self.repository.get(
+                registration_id, projector_func=self._in_business_time
+            )
         except AggregateNotFoundError:
             raise NotFound(f"no registration {registration_id}") from None
         if not isinstance(registration, Registration):
             raise NotFound(f"no registration {registration_id}")
+        registration.business_time = self.business_time
         return registration
+
+    def _in_business_time(self, aggregate: Any, events: Iterable[Any]) -> Any:
+        """Replay with the registry's zone set from the first event on, so that a move replayed
+        judges a lapse on the same local day as when it was first made (`Registration._move`)."""
+        for event in events:
+            aggregate = event.mutate(aggregate)
+            if isinstance(aggregate, Registration):
+                aggregate.business_time = self.business_time
+        return aggregate
 
     def registration_id_for_number(self, number: str) -> UUID:
         if not is_well_formed(number):

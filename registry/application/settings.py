@@ -25,6 +25,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from domain.clock import DEFAULT_TIMEZONE, BusinessTime
+from domain.errors import InvalidInput
+
 ENV_PREFIX = "REGISTRY_"
 SETTINGS_FILE_ENV = f"{ENV_PREFIX}SETTINGS"
 DEFAULT_SETTINGS_FILE = Path("registry.toml")
@@ -68,6 +71,8 @@ class Settings(BaseSettings):
     """Create absent secret key files (init, demo, tests); a running registry refuses instead."""
     trusted_proxies: str = ""
     """Comma-separated addresses/CIDRs whose X-Forwarded-For is believed (empty: none)."""
+    timezone: str = DEFAULT_TIMEZONE
+    """The registry's zone (IANA name): every business date is a calendar date in it."""
 
     # ------------------------------------------------------------------ sources
 
@@ -111,6 +116,19 @@ class Settings(BaseSettings):
         if value not in ("sqlite", "postgres"):
             raise ValueError("store must be 'sqlite' or 'postgres'")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            BusinessTime(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def business_time(self) -> BusinessTime:
+        """The zone as the domain takes it (data, not settings)."""
+        return BusinessTime(self.timezone)
 
     @field_validator("create_missing_secrets", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.actors import Actor
+from domain.clock import BusinessTime
 from domain.errors import InvalidInput
 from domain.indexes import IdempotencyRecord, IdentityIndex
 from domain.personal import PersonalData
@@ -37,6 +38,7 @@ class Registry(Protocol):
     """What the handlers need from the application (`RegistryApp` is one; tests may fake it)."""
 
     clock: Clock
+    business_time: BusinessTime
     vault: PersonalDataVault
     evidence_files: EvidenceFiles
 

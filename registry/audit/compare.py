@@ -2,14 +2,14 @@
 
 Kept apart from `replay` on purpose: this module may import the projections, the replay may
 not. Compared for each date: for every registration, the lifecycle status at the end of that
-day; for every numbered registration also the public status, reason, since and validity that
-`status_as_of` (the tender check) reports.
+local day (the registry's zone, SPEC §12 "Time"); for every numbered registration also the
+public status, reason, since and validity that `status_as_of` (the tender check) reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -61,13 +61,22 @@ def live_registration_ids(projections: RegistryProjections) -> set[str]:
 
 
 def compare(result: ReplayResult, projections: RegistryProjections) -> list[Difference]:
-    """Every field where the replay and the live projections disagree, for every date."""
+    """Every field where the replay and the live projections disagree, for every date.
+
+    Both must read the dates as days of the same zone; a replay in another zone than the
+    registry's is refused (ValueError) rather than reported as a flood of differences."""
+    if result.timezone != projections.business.timezone:
+        raise ValueError(
+            f"the replay's dates are days in {result.timezone}, the registry's in "
+            f"{projections.business.timezone}: replay with --timezone "
+            f"{projections.business.timezone} to compare"
+        )
     projections.catch_up()
     differences: list[Difference] = []
     live_ids = live_registration_ids(projections)
     for rid in sorted(live_ids - set(result.registrations)):
         for day in result.dates:
-            moment = datetime.combine(day, time.max, tzinfo=UTC)
+            moment = projections.business.end_of_day(day)
             status = projections.lifecycle_status_at(UUID(rid), moment)
             if status is not None:
                 differences.append(Difference(day, rid, "lifecycle_status", None, status))
@@ -75,7 +84,7 @@ def compare(result: ReplayResult, projections: RegistryProjections) -> list[Diff
         label = reg.number or rid
         for day in result.dates:
             replayed = reg.standing(day)
-            moment = datetime.combine(day, time.max, tzinfo=UTC)
+            moment = projections.business.end_of_day(day)
             live_lifecycle = projections.lifecycle_status_at(UUID(rid), moment)
             mine = None if replayed is None else replayed.lifecycle_status
             if mine != live_lifecycle:

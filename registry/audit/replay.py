@@ -23,14 +23,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REGISTRATION_TOPIC = "domain.registration:Registration."
 REREVIEW = frozenset({"under_review", "returned_for_supplement", "further_verification"})
 IN_REVIEW = frozenset({"submitted", "employer_endorsed", "under_review", "further_verification"})
 TERMINAL = frozenset({"rejected", "withdrawn", "revoked"})
 LAPSED = "validity.lapsed"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+"""The registry's default zone (SPEC §12 "Time"), restated here: this module imports no domain."""
 
 # Event name -> (new status or None to keep, fixed reason code or None to take from the event).
 _MOVES: dict[str, tuple[str | None, str | None]] = {
@@ -118,7 +121,8 @@ class Point:
 
 @dataclass(frozen=True)
 class Standing:
-    """The standing on one day (through 23:59:59.999999 UTC), as a tender officer sees it."""
+    """The standing on one local day (through its last instant in the registry's zone), as a
+    tender officer sees it."""
 
     status: str
     """Public status: not_registered until first approval, then active/expired/suspended/…"""
@@ -142,8 +146,23 @@ class Standing:
         }
 
 
-def standing_on(point: Point, on: date) -> Standing:
-    """Expiry is a function of time: a practising registration past its validity has lapsed."""
+def zone_named(name: str) -> tzinfo:
+    """An IANA zone (standard library `zoneinfo`), or a `ReplayError` naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ReplayError(f"unknown time zone {name!r}") from None
+
+
+def local_day(at: datetime, zone: tzinfo) -> date:
+    """The calendar date of the instant ``at`` in ``zone``: business dates are local."""
+    return at.astimezone(zone).date()
+
+
+def standing_on(point: Point, on: date, zone: tzinfo | None = None) -> Standing:
+    """Expiry is a function of time: a practising registration past its validity has lapsed
+    at the first instant of the next local day in ``zone`` (default: the registry's)."""
+    zone = zone if zone is not None else ZoneInfo(DEFAULT_TIMEZONE)
     practising = point.status == "active" or (point.numbered and point.status in REREVIEW)
     lapsed = practising and point.valid_until is not None and on > point.valid_until
     lifecycle = "expired" if lapsed and point.status == "active" else point.status
@@ -151,7 +170,8 @@ def standing_on(point: Point, on: date) -> Standing:
         return Standing("not_registered", lifecycle, None, None, None)
     public = "expired" if lapsed else "active" if practising else point.status
     if lapsed and point.valid_until is not None:
-        lapse = datetime.combine(point.valid_until + timedelta(days=1), time.min, tzinfo=UTC)
+        next_day = point.valid_until + timedelta(days=1)
+        lapse = datetime.combine(next_day, time.min, tzinfo=zone).astimezone(UTC)
         return Standing(public, lifecycle, LAPSED, lapse, point.valid_until)
     return Standing(public, lifecycle, point.reason, point.at, point.valid_until)
 
@@ -169,10 +189,11 @@ class Registration:
     employer_change: bool | None = None
     """None: no employer change pending; False: requested; True: endorsed by the new employer."""
     on: dict[date, Point] = field(default_factory=dict)
+    zone: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
 
     def standing(self, day: date) -> Standing | None:
         point = self.on.get(day)
-        return None if point is None else standing_on(point, day)
+        return None if point is None else standing_on(point, day, self.zone)
 
 
 @dataclass
@@ -182,11 +203,13 @@ class ReplayResult:
     events: int = 0
     registration_events: int = 0
     violations: list[Violation] = field(default_factory=list)
+    timezone: str = DEFAULT_TIMEZONE
+    """The zone whose calendar days the dates are (the registry's)."""
 
 
-def _lapsed(point: Point, at: datetime) -> bool:
+def _lapsed(point: Point, at: datetime, zone: tzinfo) -> bool:
     in_force = point.status == "active" or point.status in REREVIEW
-    return in_force and point.valid_until is not None and at.date() > point.valid_until
+    return in_force and point.valid_until is not None and local_day(at, zone) > point.valid_until
 
 
 def _legal(name: str, reg: Registration, state: dict[str, Any], at: datetime) -> str | None:
@@ -240,7 +263,7 @@ def _legal(name: str, reg: Registration, state: dict[str, Any], at: datetime) ->
             return "a revoked registration is never reinstated"
         if reg.dishonest:
             return "an engineer on the dishonesty list is not reinstated"
-        if status == "suspended" or _lapsed(reg.point, at):
+        if status == "suspended" or _lapsed(reg.point, at, reg.zone):
             return None
         return "only a suspended or lapsed registration is reinstated"
     if name == "Revoked":
@@ -308,9 +331,10 @@ def _day(value: Any) -> date | None:
 class Replayer:
     """Folds canonical events (export order) into `Registration` records."""
 
-    def __init__(self, dates: Sequence[date]) -> None:
+    def __init__(self, dates: Sequence[date], timezone: str = DEFAULT_TIMEZONE) -> None:
         self.dates = tuple(sorted(set(dates)))
-        self.result = ReplayResult(self.dates, {})
+        self.zone = zone_named(timezone)
+        self.result = ReplayResult(self.dates, {}, timezone=timezone)
 
     def add_line(self, raw: bytes | str) -> None:
         try:
@@ -338,7 +362,11 @@ class Replayer:
             if rid in registrations or version != 1:
                 raise ReplayError(f"registration {rid} drafted twice or not at version 1")
             reg = Registration(
-                rid, str(state["scheme"]), 1, Point(at, "draft", "drafted", None, False)
+                rid,
+                str(state["scheme"]),
+                1,
+                Point(at, "draft", "drafted", None, False),
+                zone=self.zone,
             )
             registrations[rid] = reg
             self._record(reg)
@@ -421,8 +449,9 @@ class Replayer:
             raise ReplayError(f"no replay rule for Registration.{name}")
 
     def _record(self, reg: Registration) -> None:
-        """Remember the point in force at the end of each requested day the event precedes."""
-        day = reg.point.at.date()
+        """Remember the point in force at the end of each requested (local) day the event
+        precedes."""
+        day = local_day(reg.point.at, self.zone)
         for wanted in self.dates:
             if day <= wanted:
                 reg.on[wanted] = reg.point
@@ -432,9 +461,11 @@ def replay(
     lines: Iterable[bytes | str],
     dates: Sequence[date],
     progress: Callable[[int], None] | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> ReplayResult:
-    """Fold the export's lines; standings are answered for ``dates`` only."""
-    replayer = Replayer(dates)
+    """Fold the export's lines; standings are answered for ``dates`` only, each a calendar day
+    in ``timezone`` (the registry's zone, an IANA name) through its last local instant."""
+    replayer = Replayer(dates, timezone)
     count = 0
     for raw in lines:
         replayer.add_line(raw)

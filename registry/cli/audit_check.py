@@ -9,17 +9,18 @@ Exit status: 0 good, 1 verified-and-found-wrong, 2 bad input.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from registry.application.settings import Settings, SettingsError
 from registry.audit.checkpoints import Checkpoint, CheckpointError
 from registry.audit.compare import compare
 from registry.audit.log import AuditLog
 from registry.audit.oracles import AuditLogOracle, HttpOracle
-from registry.audit.replay import ReplayError, replay
+from registry.audit.replay import ReplayError, replay, zone_named
 from registry.audit.verify_export import PrefixOracle, load_lines, verify_export
 from registry.bootstrap import open_projections, registry_session
 from registry.cli.audit import JsonOpt, QuietOpt, audit_app, audit_session, integrity_guard
@@ -201,7 +202,18 @@ def replay_cmd(
     history: Annotated[Path, typer.Argument(help="The export (JSON Lines).")],
     as_of: Annotated[
         list[str] | None,
-        typer.Option("--as-of", help="Date (YYYY-MM-DD), repeatable; default: today (UTC)."),
+        typer.Option(
+            "--as-of",
+            help="Local date (YYYY-MM-DD) in --timezone, repeatable; default: today there.",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="IANA zone whose calendar days the dates are; default: the registry's setting "
+            "(Asia/Shanghai unless configured).",
+        ),
     ] = None,
     compare_live: Annotated[
         bool, typer.Option("--compare", help="Diff against the live projections; exit 1 if any.")
@@ -212,12 +224,20 @@ def replay_cmd(
     """Rebuild every registration's status from the export alone (no database)."""
     out = Output(json_)
     with out.guard():
-        dates = [_parse_day(v) for v in as_of or []] or [datetime.now(UTC).date()]
+        try:
+            zone_name = timezone or Settings.load().timezone
+        except SettingsError as exc:
+            raise CliInputError(str(exc), code="input.settings") from None
+        try:
+            zone = zone_named(zone_name)
+        except ReplayError as exc:
+            raise CliInputError(str(exc), code="input.timezone") from None
+        dates = [_parse_day(v) for v in as_of or []] or [datetime.now(zone).date()]
         if not history.is_file():
             raise CliInputError(f"export {history} does not exist", code="input.file")
         try:
             with progress_bar(None, "Replaying", quiet=quiet) as bar:
-                result = replay(load_lines(str(history)), dates, progress=bar)
+                result = replay(load_lines(str(history)), dates, progress=bar, timezone=zone_name)
         except ReplayError as exc:
             out.fail("audit.replay_failed", str(exc), 1)
         rows = []
@@ -239,13 +259,17 @@ def replay_cmd(
             "events": result.events,
             "registrations": len(result.registrations),
             "dates": [d.isoformat() for d in result.dates],
+            "timezone": result.timezone,
             "standings": rows,
             "violations": [v.as_dict() for v in result.violations],
         }
         differences = []
         if compare_live:
             with integrity_guard(out), registry_session() as registry:
-                differences = compare(result, open_projections(registry))
+                try:
+                    differences = compare(result, open_projections(registry))
+                except ValueError as exc:  # the replay's zone is not the registry's
+                    raise CliInputError(str(exc), code="input.timezone") from None
             data["differences"] = [d.as_dict() for d in differences]
         human: list[Any] = [
             table(

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -93,10 +93,6 @@ def parse_date(value: str | None, option: str) -> date | None:
         raise CliInputError(
             f"{option} must be a date as YYYY-MM-DD, got {value!r}", code="input.date"
         ) from None
-
-
-def today_utc() -> date:
-    return datetime.now(tz=UTC).date()
 
 
 def read_json_file(path: Path, what: str) -> dict[str, Any]:

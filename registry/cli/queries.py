@@ -19,9 +19,8 @@ from registry.cli.common import (
     parse_ref,
     query_session,
     resolve,
-    today_utc,
 )
-from registry.cli.output import CliInputError, Output, key_values, table, text
+from registry.cli.output import CliInputError, Output, key_values, table
 from registry.cli.root import app
 
 
@@ -41,7 +40,7 @@ def status(
     """Permitted to practise? Status, reason and since when — today or on any past date."""
     out = Output(json_)
     with query_session(out) as (_registry, projections):
-        on = parse_date(as_of, "--as-of") or today_utc()
+        on = parse_date(as_of, "--as-of") or projections.today()
         number = _number_for(projections, ref)
         answer = projections.status_as_of(number, on)
         view = projections.by_number(number)
@@ -53,7 +52,7 @@ def status(
             if answer.permitted_to_practise
             else Text("NOT PERMITTED TO PRACTISE", style="bold red")
         )
-        since = f" since {text(answer.since)}" if answer.since else ""
+        since = f" since {projections.business.show(answer.since)}" if answer.since else ""
         reason = f" ({answer.reason_code})" if answer.reason_code else ""
         out.emit(
             data,
@@ -242,7 +241,7 @@ def eligible_for_title(
     """Engineers who may apply directly for the intermediate title (two clean SIE years)."""
     out = Output(json_)
     with query_session(out) as (_registry, projections):
-        day = parse_date(on, "--on") or today_utc()
+        day = parse_date(on, "--on") or projections.today()
         views = projections.title_eligible(day)
         out.emit(
             [v.as_dict() for v in views],

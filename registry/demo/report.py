@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain.registration import Registration
@@ -191,14 +191,14 @@ def _middle_of_first_active_span(reg: Registration) -> date | None:
         end_candidates = [p.at for p in points[i + 1 :] if p.status is not Status.ACTIVE]
         end = end_candidates[0] if end_candidates else None
         if point.valid_until is not None:
-            lapse = datetime.combine(point.valid_until, datetime.min.time(), tzinfo=UTC)
+            lapse = reg.business_time.start_of_day(point.valid_until)
             end = min(end, lapse) if end else lapse
         if end is None:
             end = begin + timedelta(days=60)
         middle = begin + (end - begin) / 2
-        candidate = middle.date()
-        first = datetime.combine(candidate, datetime.min.time(), tzinfo=UTC)
-        last = first + timedelta(days=1) - timedelta(microseconds=1)
+        candidate = reg.business_time.day(middle)  # a local calendar day, its local bounds
+        first = reg.business_time.start_of_day(candidate)
+        last = reg.business_time.end_of_day(candidate)
         if (
             first > begin
             and reg.status_at(first) is Status.ACTIVE
@@ -220,28 +220,29 @@ def describe_story(reg: Registration, now: datetime) -> str:
     """`SIE-44-2024-0000123: active 2024-03-01, suspended 2026-06-02 (ce.missing_...)`."""
     parts: list[str] = []
     previous: Status | None = None
+    day = reg.business_time.day  # dates a person reads are local calendar dates
     for point in reg.timeline:
         renewal = point.reason_code in {"ce.review_passed", "ce.review_failed"}
         if point.status is Status.ACTIVE and previous is Status.ACTIVE and not renewal:
             continue
         if point.reason_code == "approved":
-            parts.append(f"active {point.at.date()}")
+            parts.append(f"active {day(point.at)}")
         elif point.reason_code == "reinstated":
-            parts.append(f"reinstated {point.at.date()}")
+            parts.append(f"reinstated {day(point.at)}")
         elif point.reason_code == "amendment.rereview":
-            parts.append(f"re-review {point.at.date()} (amendment)")
+            parts.append(f"re-review {day(point.at)} (amendment)")
         elif point.reason_code in {"ce.review_passed", "ce.review_failed"}:
             outcome = "passed" if point.reason_code == "ce.review_passed" else "failed"
             parts.append(
-                f"CE cycle review {outcome} {point.at.date()} (valid until {point.valid_until})"
+                f"CE cycle review {outcome} {day(point.at)} (valid until {point.valid_until})"
             )
         elif point.reason_code == "amendment.approved":
-            parts.append(f"re-approved {point.at.date()}")
+            parts.append(f"re-approved {day(point.at)}")
         elif point.reason_code == "employer_change.approved":
-            parts.append(f"employer change approved {point.at.date()}")
+            parts.append(f"employer change approved {day(point.at)}")
         elif reg.approved_at is not None and point.at >= reg.approved_at:
             word = _STORY_WORDS.get(point.status, point.status.value)
-            parts.append(f"{word} {point.at.date()} ({point.reason_code})")
+            parts.append(f"{word} {day(point.at)} ({point.reason_code})")
         previous = point.status
     if reg.status_at(now) is Status.EXPIRED and reg.valid_until is not None:
         parts.append(f"expired {reg.valid_until + timedelta(days=1)} (no CE renewal)")

@@ -141,7 +141,8 @@ def _moments(app: RegistryApp, rid: UUID) -> list[datetime]:
     for point in registration.timeline:
         moments += [point.at - tick, point.at, point.at + tick]
         if point.valid_until is not None:
-            moments += [end_of_day(point.valid_until), end_of_day(point.valid_until) + tick]
+            last = end_of_day(point.valid_until, app.business_time)  # the last local instant
+            moments += [last, last + tick]
     return moments
 
 
@@ -217,7 +218,7 @@ def test_rebuild_equals_incremental_and_status_matches_the_aggregate(
             if registration.personal_data_erased:
                 assert view.masked_name is None
             if view.number is not None:
-                on = clock.now().date()
+                on = views.today()  # the local day: "as of" it ends at local midnight
                 as_of = views.status_as_of(view.number, on)
                 assert as_of is not None and as_of.lifecycle_status == view.status
                 assert as_of.status == view.public_status

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,19 +23,15 @@ from tests.projections.projection_lifecycle import register
 
 
 @pytest.mark.slow
-def test_rebuild_runs_at_thousands_of_notifications_per_second(
-    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections, settings: Settings
+def test_rebuild_reads_every_notification_of_a_thousand_event_log(
+    app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
 ) -> None:
+    """Speed is `registry bench`'s business (issue 11): no rate is asserted here."""
     for n in range(120):
         rid, _ = register(app, clock, n, "IET" if n % 3 == 0 else "SIE", review_days=0)
         app.handle(RecordCe(rid, 20, "继续教育平台"), engineer(n))
-    started = time.perf_counter()
     count = views.rebuild()
-    rate = count / (time.perf_counter() - started)
     assert count == app.recorder.max_notification_id() and count > 1000
-    # Measured ~6,000/s on SQLite and PostgreSQL on the development machine; the bound is
-    # loose so a slow CI runner still passes while an accidental per-event query fails.
-    assert rate > 1500, f"rebuild ran at {rate:.0f} notifications/s on {settings.store}"
 
 
 def test_the_cli_catches_up_and_reports_its_position(

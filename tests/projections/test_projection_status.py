@@ -61,8 +61,9 @@ def test_status_now_and_as_of_past_dates(
     assert lapsed is not None and lapsed.valid_until is not None
     assert lapsed.status == "expired" and not lapsed.permitted_to_practise
     assert lapsed.status_reason == "validity.lapsed"
+    # The lapse is the first instant of the next *local* day (00:00 Beijing = 16:00 UTC).
     assert lapsed.status_since == datetime.combine(
-        lapsed.valid_until + timedelta(days=1), datetime.min.time(), tzinfo=UTC
+        lapsed.valid_until, datetime.min.time().replace(hour=16), tzinfo=UTC
     )
     revoked = now[revoked_no]
     assert revoked is not None and revoked.status_reason == "fraud" and revoked.dishonest
