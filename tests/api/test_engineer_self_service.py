@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from httpx import Response
+
 from domain.actors import Role
 from registry.adapters.users import UserStore
 from registry.application import Apply
 from tests.api.conftest import Api
-from tests.builders import approved, engineer, iet_facts, person
+from tests.builders import approved, engineer, iet_facts, person, sie_facts
 
 
 def test_engineer_lists_own_registrations_and_downloads_only_own_certificate(api: Api) -> None:
@@ -63,3 +65,54 @@ def test_engineer_lists_own_registrations_and_downloads_only_own_certificate(api
     # Other roles are told who they are; they have no registrations of their own.
     employer = api.client.get("/api/v1/me", headers=api.auth("employer")).json()
     assert employer["registrations"] == []
+
+
+def _apply(api: Api, role: str, n: int) -> Response:
+    p = person(n)
+    return api.client.post(
+        "/api/v1/registrations",
+        headers=api.auth(role),
+        json={
+            "scheme": "SIE",
+            "personal": {"name": p.name, "id_number": p.id_number, "phone": p.phone},
+            "facts": sie_facts(),
+        },
+    )
+
+
+def test_lapsed_engineer_applies_again_over_http(api: Api) -> None:
+    """Issue 11: after a lapse the same ID number may apply again; a live one still blocks."""
+    old = approved(api.registry, api.clock, 1)
+    live = _apply(api, "registrar", 1)
+    assert live.status_code == 409 and live.json()["code"] == "registration.duplicate"
+    valid_until = api.registry.get(old.registration_id).valid_until
+    assert valid_until is not None
+    api.clock.advance(timedelta(days=(valid_until - api.clock.now().date()).days + 1))
+
+    again = _apply(api, "engineer", 1)
+    assert again.status_code == 201, again.text
+    base = f"/api/v1/registrations/{again.json()['registration_id']}"
+    for role, step in (("engineer", "submit"), ("reviewer", "review/start")):
+        assert api.client.post(f"{base}/{step}", headers=api.auth(role)).status_code == 200
+    approval = api.client.post(f"{base}/approve", headers=api.auth("reviewer"))
+    assert approval.status_code == 200, approval.text
+    number = approval.json()["number"]
+    assert number and number != old.number
+
+    # Both are the engineer's: the old one keeps its number and its (lapsed) history.
+    mine = api.client.get("/api/v1/me", headers=api.auth("engineer")).json()["registrations"]
+    assert sorted((r["number"], r["status"]) for r in mine) == sorted(
+        [(old.number, "expired"), (number, "active")]
+    )
+    public = api.client.get(f"/api/v1/lookup/{old.number}")
+    assert public.status_code == 200 and public.json()["status"] == "expired"
+
+    # The new registration is live: a third application and a revival of the old are refused.
+    third = _apply(api, "registrar", 1)
+    assert third.status_code == 409 and third.json()["code"] == "registration.duplicate"
+    revive = api.client.post(
+        f"/api/v1/registrations/{old.registration_id}/reinstate",
+        headers=api.auth("registrar"),
+        json={"reason": "late CE accepted"},
+    )
+    assert revive.status_code == 409 and revive.json()["code"] == "registration.duplicate"
