@@ -383,6 +383,14 @@ class Registration(Aggregate):
             found = point
         return found
 
+    def closed_at(self, moment: datetime) -> bool:
+        """No longer holds the engineer's place in the scheme on `moment`: rejected,
+        withdrawn, revoked, or lapsed (expired by time, SPEC §3 A). The engineer may then
+        apply again with the same ID number; a live registration blocks a second one."""
+        if self.status in TERMINAL:
+            return True
+        return self.status_at(moment) is Status.EXPIRED
+
     @property
     def permitted(self) -> bool:
         """Approved and in force (an amendment under re-review keeps it in force)."""

@@ -94,6 +94,8 @@ class RegState:
     pending_employer_id: str | None = None
     pending_employer_name: str | None = None
     pending_endorsed: int = 0
+    owner_id: str | None = None
+    """The engineer who drafted the application (the `Drafted` event's actor)."""
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
@@ -300,6 +302,7 @@ class Folder:
             region=str(event.facts.get("region") or "44"),
             masked_name=self.masked_names.get(notification_id),
             updated_at=at,
+            owner_id=str(event.actor_id),
             version=event.originator_version,
         )
         self.changes.states[rid] = state

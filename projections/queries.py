@@ -282,6 +282,17 @@ class ViewQueries:
         )
         return [self._view(RegState.from_row(r), day) for r in rows]
 
+    def owned_by(self, owner_id: str, today: date | None = None) -> list[RegistrationView]:
+        """The registrations the engineer `owner_id` applied for, numbered ones first (an
+        engineer's own list: `/api/v1/me`)."""
+        day = self._today(today)
+        rows = self.db.query(
+            f"{_STATE_SELECT} WHERE owner_id = ? ORDER BY "
+            "(CASE WHEN number IS NULL THEN 1 ELSE 0 END), number, created_at, registration_id",
+            (owner_id,),
+        )
+        return [self._view(RegState.from_row(r), day) for r in rows]
+
     def review_queue(
         self, today: date | None = None, overdue_only: bool = False
     ) -> list[QueueItem]:

@@ -103,8 +103,9 @@ class TableSet:
                 " run_start TEXT, updated_at TEXT NOT NULL, version INTEGER NOT NULL,"
                 " history_seq INTEGER NOT NULL, decision_seq INTEGER NOT NULL,"
                 " pending_employer_id TEXT, pending_employer_name TEXT,"
-                " pending_endorsed INTEGER NOT NULL)",
+                " pending_endorsed INTEGER NOT NULL, owner_id TEXT)",
                 f"CREATE INDEX proj_registration_pending_{tag} ON {table} (pending_employer_id)",
+                f"CREATE INDEX proj_registration_owner_{tag} ON {table} (owner_id)",
                 f"CREATE INDEX proj_registration_employer_{tag} ON {table} (employer_id)",
                 f"CREATE INDEX proj_registration_status_{tag} ON {table} (status)",
                 f"CREATE INDEX proj_registration_valid_{tag} ON {table} (valid_until)",

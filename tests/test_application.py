@@ -7,6 +7,7 @@ import logging
 import threading
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -109,6 +110,85 @@ def test_applying_with_someone_elses_id_number_reveals_nothing_and_is_never_appr
     # Once the first registration is closed, the later application may take its place.
     app.handle(Revoke(first.registration_id, "resigned", "left the profession"), REGISTRAR)
     assert app.handle(Approve(probe.registration_id), REVIEWER).number is not None
+
+
+def _lapse(app: RegistryApp, clock: SimulatedClock, registration_id: UUID) -> None:
+    """Move time past the last valid day: no CE registration, so the SIE registration lapses
+    (derived from time; no sweep runs and no event is written)."""
+    valid_until = app.get(registration_id).valid_until
+    assert valid_until is not None
+    clock.advance(timedelta(days=(valid_until - clock.now().date()).days + 1))
+    assert app.get(registration_id).status_at(clock.now()) is Status.EXPIRED
+
+
+def _to_approval(app: RegistryApp, rid: UUID, who: int) -> str | None:
+    app.handle(Submit(rid), engineer(who))
+    app.handle(StartReview(rid), REVIEWER)
+    return app.handle(Approve(rid), REVIEWER).number
+
+
+def test_lapsed_engineer_applies_again_linked_to_the_old_history(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    """Issue 11: a lapsed SIE engineer has a way back besides registrar reinstatement."""
+    first = approved(app, clock, 1)
+    old = app.get(first.registration_id)
+    # While the registration is live, a second one is refused (registrar: at once).
+    with pytest.raises(DuplicateApplication):
+        app.handle(Apply("SIE", person(1), sie_facts()), REGISTRAR)
+    _lapse(app, clock, first.registration_id)
+    old_version = app.get(first.registration_id).version
+
+    again = app.handle(Apply("SIE", person(1), sie_facts()), engineer(1))
+    number = _to_approval(app, again.registration_id, 1)
+    assert number is not None and number != first.number
+    assert app.get(again.registration_id).status_at(clock.now()) is Status.ACTIVE
+    # Linked: the person's index keeps both, the new one holds the place; the old history
+    # stays as it was (still its number, still lapsed).
+    index = app.identity("SIE", old.subject_id)
+    assert index is not None
+    assert index.history == [first.registration_id, again.registration_id]
+    assert index.registration_id == again.registration_id
+    assert app.get(first.registration_id).version == old_version
+    assert app.find_by_number(first.number or "").id == first.registration_id
+    assert app.get(first.registration_id).status_at(clock.now()) is Status.EXPIRED
+    # The new registration is live: it blocks a third, and the old one cannot be revived
+    # beside it.
+    before = all_stored_events(app)
+    with pytest.raises(DuplicateApplication):
+        app.handle(Apply("SIE", person(1), sie_facts()), REGISTRAR)
+    with pytest.raises(DuplicateApplication):
+        app.handle(Reinstate(first.registration_id, "late CE accepted"), REGISTRAR)
+    assert all_stored_events(app) == before
+
+
+def test_registrar_reapplies_after_a_lapse_and_an_earlier_duplicate_is_approved_after_it(
+    app: RegistryApp, clock: SimulatedClock
+) -> None:
+    first = approved(app, clock, 1)
+    other = approved(app, clock, 2)
+    # Made while the first was live: accepted as a draft, refused at approval.
+    early = app.handle(Apply("SIE", person(1), sie_facts()), engineer(1)).registration_id
+    with pytest.raises(DuplicateApplication):
+        _to_approval(app, early, 1)
+    _lapse(app, clock, other.registration_id)  # approved last, so both have lapsed
+    assert app.get(first.registration_id).status_at(clock.now()) is Status.EXPIRED
+    # Once the first has lapsed it may be approved; the registrar may apply for the other
+    # lapsed engineer too.
+    assert app.handle(Approve(early), REVIEWER).number is not None
+    on_behalf = app.handle(Apply("SIE", person(2), sie_facts()), REGISTRAR)
+    index = app.identity("SIE", app.get(other.registration_id).subject_id)
+    assert index is not None and index.registration_id == on_behalf.registration_id
+    assert index.history == [other.registration_id, on_behalf.registration_id]
+    # The later application withdrawn, the lapsed registration may be reinstated again
+    # and takes the person's place back.
+    app.handle(Withdraw(on_behalf.registration_id, "reinstated instead"), REGISTRAR)
+    app.handle(Reinstate(other.registration_id, "late CE accepted"), REGISTRAR)
+    index = app.identity("SIE", app.get(other.registration_id).subject_id)
+    assert index is not None and index.registration_id == other.registration_id
+    assert app.get(other.registration_id).status_at(clock.now()) is Status.ACTIVE
+    with pytest.raises(DuplicateApplication):
+        app.handle(Apply("SIE", person(2), sie_facts()), REGISTRAR)
 
 
 def test_concurrent_approvals_cannot_both_succeed(

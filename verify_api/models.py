@@ -171,7 +171,24 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+class MyRegistration(BaseModel):
+    """One of the caller's own registrations, enough to find it and fetch its certificate."""
+
+    registration_id: str
+    number: str | None = Field(description="None until approved")
+    scheme: str
+    status: str = Field(description="public status today (expiry derived from the date)")
+    status_reason: str
+    valid_until: date | None
+    certificate_serial: str | None = Field(description="the latest certificate, if issued")
+
+
 class WhoAmI(BaseModel):
     name: str
     role: str
     actor_id: str
+    registrations: list[MyRegistration] = Field(
+        default_factory=list,
+        description="an engineer's own registrations (the ones they applied for); "
+        "empty for other roles",
+    )

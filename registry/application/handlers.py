@@ -22,7 +22,6 @@ from domain.indexes import IdentityIndex, NumberIndex, NumberSequence
 from domain.numbering import format_number
 from domain.registration import Registration
 from domain.schemes import DEFAULT_POLICIES
-from domain.status import TERMINAL
 from registry.application.commands import (
     Amend,
     Apply,
@@ -107,7 +106,9 @@ def apply(app: Registry, c: Apply, actor: Actor, o: CommandOptions) -> CommandRe
             c.scheme, IdentityIndex.subject_identity(subject_id), registration.id, now
         )
     else:
-        previous_closed = app.get(index.registration_id).status in TERMINAL
+        # A lapsed registration is closed too: its engineer may apply again, and the new
+        # application joins the person's index beside the old one (whose history stays).
+        previous_closed = app.get(index.registration_id).closed_at(now)
         if previous_closed or actor.role is Role.REGISTRAR:
             index.reclaim(registration.id, previous_closed, now)
         else:
@@ -266,13 +267,14 @@ def approve(app: Registry, c: Approve, actor: Actor, o: CommandOptions) -> Comma
 
 
 def _claim_identity(app: Registry, registration: Registration, at: datetime) -> list[Aggregate]:
-    """At first approval, refuse a duplicate of a live registration of the same person;
-    a duplicate whose rival has since closed takes the person's index over."""
+    """At first approval (and at reinstatement), refuse a duplicate of a live registration
+    of the same person; one whose rival has since closed (or lapsed) takes the person's
+    index over."""
     index = app.identity(registration.scheme, registration.subject_id, registration.id_hmac)
     if index is None or index.registration_id == registration.id:
         return []
     rival = app.get(index.registration_id)
-    index.reclaim(registration.id, rival.status in TERMINAL, at)
+    index.reclaim(registration.id, rival.closed_at(at), at)
     return [index]
 
 
@@ -339,15 +341,18 @@ def suspend(app: Registry, c: Suspend, actor: Actor, o: CommandOptions) -> Comma
 
 
 def reinstate(app: Registry, c: Reinstate, actor: Actor, o: CommandOptions) -> CommandResult:
-    return run(
-        app,
-        "reinstate",
-        c.registration_id,
-        actor,
-        o,
-        lambda r, at: r.reinstate(c.reason, actor, at),
-        {"reason": c.reason},
-    )
+    """Reinstate; a lapsed registration whose engineer has since applied again is revived
+    only if that later application has closed (it takes the person's index back), so a
+    person never holds two live registrations in one scheme."""
+    print_ = fingerprint(app, "reinstate", {"id": str(c.registration_id), "reason": c.reason})
+    replayed = replay(app, actor, o.idempotency_key, print_)
+    if replayed is not None:
+        return replayed
+    registration = load(app, c.registration_id, o.expected_version)
+    at = app.clock.now()
+    registration.reinstate(c.reason, actor, at)
+    others = _claim_identity(app, registration, at)
+    return commit(app, registration, others, actor, o.idempotency_key, print_)
 
 
 def revoke(app: Registry, c: Revoke, actor: Actor, o: CommandOptions) -> CommandResult:

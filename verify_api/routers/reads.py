@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from domain.actors import Actor, Role
+from domain.permissions import check
 from domain.registration import Registration
 from domain.status import Status
 from registry.application import certificates
@@ -23,7 +24,14 @@ from registry.credentials import (
 )
 from verify_api.deps import Options, ServicesDep, UserDep, allow
 from verify_api.errors import AUTH_RESPONSES, ApiError
-from verify_api.models import CertificateOut, CommandOut, EventOut, RegistrationOut, WhoAmI
+from verify_api.models import (
+    CertificateOut,
+    CommandOut,
+    EventOut,
+    MyRegistration,
+    RegistrationOut,
+    WhoAmI,
+)
 from verify_api.services import Services
 
 router = APIRouter(prefix="/api/v1", responses=AUTH_RESPONSES)
@@ -62,9 +70,31 @@ _HIDDEN_EVENT_FIELDS = {
 }
 
 
-@router.get("/me", response_model=WhoAmI, tags=["registry"], summary="Who the token belongs to")
-def whoami(user: UserDep, actor: Annotated[Actor, Depends(allow("whoami"))]) -> WhoAmI:
-    return WhoAmI(name=user.name, role=user.role.value, actor_id=user.actor_id)
+@router.get(
+    "/me",
+    response_model=WhoAmI,
+    tags=["registry"],
+    summary="Who the token belongs to, and an engineer's own registrations",
+)
+def whoami(
+    user: UserDep, services: ServicesDep, actor: Annotated[Actor, Depends(allow("whoami"))]
+) -> WhoAmI:
+    mine: list[MyRegistration] = []
+    if actor.role is Role.ENGINEER:
+        services.refresh(force=True)
+        mine = [
+            MyRegistration(
+                registration_id=str(v.registration_id),
+                number=v.number,
+                scheme=v.scheme,
+                status=v.public_status,
+                status_reason=v.status_reason,
+                valid_until=v.valid_until,
+                certificate_serial=v.certificate_serial,
+            )
+            for v in services.projections.owned_by(actor.id)
+        ]
+    return WhoAmI(name=user.name, role=user.role.value, actor_id=user.actor_id, registrations=mine)
 
 
 @router.get("/queue", tags=["reviewer"], summary="Review queue with working-day deadlines")
@@ -330,7 +360,8 @@ def download_certificate(
     format: Literal["json", "png", "svg", "pdf"] = "json",
 ) -> Response:
     reg = services.registry.get(registration_for_ref(services, registration_ref))
-    check_reader(reg, actor)
+    # the one permission table: the registration's own engineer, the registrar, an admin
+    check("certificate_download", actor, owner_id=reg.owner_id, employer_id=reg.employer_id)
     if not reg.certificates:
         raise ApiError(404, "certificate.not_found", "no certificate has been issued")
     certificates.require_certificate_permitted(reg, services.registry.clock.now())
