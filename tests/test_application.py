@@ -122,6 +122,7 @@ def _lapse(app: RegistryApp, clock: SimulatedClock, registration_id: UUID) -> No
 
 
 def _to_approval(app: RegistryApp, rid: UUID, who: int) -> str | None:
+    attach_required(app, rid, engineer(who), who)
     app.handle(Submit(rid), engineer(who))
     app.handle(StartReview(rid), REVIEWER)
     return app.handle(Approve(rid), REVIEWER).number

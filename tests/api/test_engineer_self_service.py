@@ -4,6 +4,7 @@ certificate; nobody else's."""
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from httpx import Response
 
@@ -11,7 +12,7 @@ from domain.actors import Role
 from registry.adapters.users import UserStore
 from registry.application import Apply
 from tests.api.conftest import Api
-from tests.builders import approved, engineer, iet_facts, person, sie_facts
+from tests.builders import approved, attach_required, engineer, iet_facts, person, sie_facts
 
 
 def test_engineer_lists_own_registrations_and_downloads_only_own_certificate(api: Api) -> None:
@@ -92,6 +93,7 @@ def test_lapsed_engineer_applies_again_over_http(api: Api) -> None:
     again = _apply(api, "engineer", 1)
     assert again.status_code == 201, again.text
     base = f"/api/v1/registrations/{again.json()['registration_id']}"
+    attach_required(api.registry, UUID(again.json()["registration_id"]), engineer(1), 1)
     for role, step in (("engineer", "submit"), ("reviewer", "review/start")):
         assert api.client.post(f"{base}/{step}", headers=api.auth(role)).status_code == 200
     approval = api.client.post(f"{base}/approve", headers=api.auth("reviewer"))
