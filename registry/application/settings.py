@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     evidence_dir: Path | None = None
     """Sealed evidence files; default: `evidence` beside the key directory."""
     public_base_url: str = "http://127.0.0.1:8000"
+    """Where QR codes and credential URLs point. Unless configured (setting or
+    ``REGISTRY_PUBLIC_BASE_URL``), ``registry serve`` sets it to the address it listens on."""
     issuer: str = "CN-44-REG"
     issuer_region: str = "44"
     pii_hmac_key: str | None = Field(default=None, repr=False)
@@ -125,6 +127,13 @@ class Settings(BaseSettings):
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    def serving_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on `host`:`port`: the public base URL is
+        that address unless it was configured (a wildcard host names this machine)."""
+        if "public_base_url" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"public_base_url": listen_url(host, port)})
 
     def business_time(self) -> BusinessTime:
         """The zone as the domain takes it (data, not settings)."""
@@ -211,6 +220,18 @@ def _toml_section(settings_cls: type[BaseSettings], path: Path) -> dict[str, Any
     if not isinstance(section, dict):
         raise SettingsError(f"[{TOML_SECTION}] in {path} must be a table")
     return section
+
+
+def listen_url(host: str, port: int) -> str:
+    """``http://HOST:PORT`` for a listening address; a wildcard host (all interfaces) is
+    named by this machine's host name, an IPv6 literal goes in brackets."""
+    if host in {"0.0.0.0", "::", ""}:
+        import socket
+
+        host = socket.getfqdn()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _one_line(errors: list[ErrorDetails]) -> str:

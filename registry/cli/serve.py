@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
-from registry.application.settings import Settings
+from registry.application.settings import ENV_PREFIX, Settings
 from registry.bootstrap import registry_session
 from registry.cli.root import app
 from registry.credentials import KeyStore
@@ -68,6 +69,11 @@ def run_server(
 
     from verify_api.middleware_protocol import MAX_HEAD_BYTES, JsonErrorH11Protocol
 
+    # QR codes and credential URLs point where this server listens unless the operator
+    # configured the public base URL; the app (built by uvicorn's factory, which reads the
+    # environment) is told through the same variable an operator would set.
+    settings = settings.serving_at(host, port)
+    os.environ[f"{ENV_PREFIX}PUBLIC_BASE_URL"] = settings.public_base_url
     keys = KeyStore(settings.keys_dir)
     if not keys.list():
         key = keys.generate()
@@ -78,7 +84,8 @@ def run_server(
         )
     typer.echo(
         f"serving {settings.describe_store()} on http://{host}:{port} "
-        f"(public base URL {settings.public_base_url})",
+        f"(public base URL {settings.public_base_url}: QR codes and credential URLs point "
+        "there; set REGISTRY_PUBLIC_BASE_URL to change it)",
         err=True,
     )
     uvicorn.run(
