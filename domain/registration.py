@@ -403,6 +403,8 @@ class Registration(Aggregate):
         dishonesty listing up to `moment` disqualifies.
         """
         years = self.policy.title_eligibility_after_years
+        if not self.policy.title_route_in(str(self.facts_data.get("region") or "44")):
+            return False  # a Guangdong provision, only where the policy applies it
         if years is None or self.approved_at is None or self.dishonest:
             return False
         lifecycle = self.status_at(moment)

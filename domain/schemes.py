@@ -9,6 +9,12 @@ from typing import Any
 from domain.errors import InvalidInput, UnmetCondition
 from domain.facts import EDUCATION_LEVELS, SENIOR_WORKER_OR_HIGHER, ApplicationFacts
 
+GUANGDONG = "44"
+GUANGDONG_PROVISION_REGIONS: tuple[str, ...] = (GUANGDONG,)
+"""Where the Guangdong provisions (rule A title route, skill-certificate waiver) apply by
+default: Guangdong only. Another region adopts them by listing itself in a new policy version."""
+_REGION_FIELDS = ("title_route_regions", "skill_waiver_regions")
+
 
 @dataclass(frozen=True)
 class SchemePolicy:
@@ -50,6 +56,31 @@ class SchemePolicy:
     """Evidence kind verifying a declared bachelor degree or above (学信网 CHSI report)."""
     requires_contact: bool = False
     """The personal data must give a phone number or an e-mail address."""
+    # Guangdong provisions (广东省规定), scoped to the regions that adopt them (added after
+    # the first release: a stored policy without them takes Guangdong, where they applied)
+    title_route_regions: tuple[str, ...] = GUANGDONG_PROVISION_REGIONS
+    """Regions where rule A applies: a registration there earns the two-clean-years title
+    route (`title_eligibility_after_years`), and a title application there accepts it."""
+    skill_waiver_regions: tuple[str, ...] = GUANGDONG_PROVISION_REGIONS
+    """Regions where `skill_certificate_waives_education` applies to the applicant."""
+
+    def __post_init__(self) -> None:
+        for name in _REGION_FIELDS:
+            regions = getattr(self, name)
+            if isinstance(regions, str) or not all(
+                isinstance(r, str) and len(r) == 2 and r.isdigit() for r in regions
+            ):
+                raise InvalidInput(
+                    f"{name} must list two-digit administrative division codes, got {regions!r}"
+                )
+
+    def title_route_in(self, region: str) -> bool:
+        """Rule A (two clean years registered → the title) is in force in `region`."""
+        return region in self.title_route_regions
+
+    def skill_waiver_in(self, region: str) -> bool:
+        """A senior-worker skill certificate waives the education condition in `region`."""
+        return self.skill_certificate_waives_education and region in self.skill_waiver_regions
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,8 +92,9 @@ class SchemePolicy:
         for f in fields(cls):
             if f.name in _ADDED_FIELDS and f.name not in data:
                 data[f.name] = getattr(shipped, f.name) if shipped else f.default
-        if isinstance(data.get("required_evidence"), list):
-            data["required_evidence"] = tuple(data["required_evidence"])
+        for name in ("required_evidence", *_REGION_FIELDS):
+            if isinstance(data.get(name), list):
+                data[name] = tuple(data[name])
         try:
             return cls(**data)
         except TypeError as exc:
@@ -138,7 +170,9 @@ DEFAULT_POLICIES = (SOFTWARE_IMPLEMENTATION, INTERMEDIATE_ENGINEER)
 _SHIPPED = {p.code: p for p in DEFAULT_POLICIES}
 # Fields a first-release stored policy lacks; it takes its shipped scheme's values (the seeds'
 # rules applied all along, the first release just did not enforce them).
-_ADDED_FIELDS = frozenset({"required_evidence", "degree_report_evidence", "requires_contact"})
+_ADDED_FIELDS = frozenset(
+    {"required_evidence", "degree_report_evidence", "requires_contact", *_REGION_FIELDS}
+)
 VERIFIED_DEGREE_FROM = "bachelor"
 
 _MATERIAL_NAMES = {
@@ -154,7 +188,9 @@ class ApplicantHistory:
     """What the registry already knows about the applicant, gathered by the application layer."""
 
     on_dishonesty_list: bool = False
-    title_eligible_by_registration: bool = False  # rule A: two clean years registered
+    title_eligible_by_registration: bool = False
+    """Rule A: two clean years registered (in a region where the route applies). Counted
+    only when the policy checked also applies rule A in the applicant's region."""
 
 
 @dataclass(frozen=True)
@@ -203,8 +239,11 @@ def check_eligibility(
     if policy.requires_employer_endorsement and facts.employer is None:
         gap("employer.missing", "an employer is required for the employer preliminary review")
 
-    direct_by_title_rule = history.title_eligible_by_registration
-    direct_by_skill = policy.skill_certificate_waives_education and any(
+    # Guangdong provisions: only where the policy applies them to the applicant's region
+    direct_by_title_rule = history.title_eligible_by_registration and policy.title_route_in(
+        facts.region
+    )
+    direct_by_skill = policy.skill_waiver_in(facts.region) and any(
         c.kind in SENIOR_WORKER_OR_HIGHER for c in facts.certificates
     )
     if policy.min_education and not (direct_by_title_rule or direct_by_skill):

@@ -20,6 +20,7 @@ from typing import Any
 
 from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime
 from domain.registration import Registration
+from domain.schemes import GUANGDONG, GUANGDONG_PROVISION_REGIONS
 from domain.standing import in_force, lapsed, run_start_after_move
 from domain.status import Status
 
@@ -96,6 +97,8 @@ class RegState:
     pending_endorsed: int = 0
     owner_id: str | None = None
     """The engineer who drafted the application (the `Drafted` event's actor)."""
+    title_regions: str = GUANGDONG
+    """Comma-separated regions where the policy applies rule A (a Guangdong provision)."""
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
@@ -304,6 +307,9 @@ class Folder:
             updated_at=at,
             owner_id=str(event.actor_id),
             version=event.originator_version,
+            title_regions=",".join(
+                str(r) for r in policy.get("title_route_regions", GUANGDONG_PROVISION_REGIONS)
+            ),
         )
         self.changes.states[rid] = state
         self.changes.touched.add(rid)

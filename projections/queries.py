@@ -360,7 +360,8 @@ class ViewQueries:
         moment = ts(end_of_day(on, self.business))
         rows = self.db.query(
             "SELECT r.registration_id, r.number, r.masked_name, r.title_years, r.first_bad_at,"
-            " h.status, h.valid_until, h.dishonest, h.run_start, h.numbered "
+            " h.status, h.valid_until, h.dishonest, h.run_start, h.numbered,"
+            " r.region, r.title_regions "
             "FROM proj_registration r JOIN proj_history h"
             " ON h.registration_id = r.registration_id AND h.seq = ("
             "  SELECT MAX(h2.seq) FROM proj_history h2"
@@ -381,7 +382,11 @@ class ViewQueries:
             dishonest,
             run_start,
             numbered,
+            region,
+            title_regions,
         ) in rows:
+            if region not in str(title_regions).split(","):
+                continue  # rule A is a Guangdong provision, only where the policy applies it
             since = parse_ts(run_start)
             then = standing(Status(status), bool(numbered), parse_date(valid_until), on)
             if title_eligible(

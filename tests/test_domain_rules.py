@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -24,6 +25,7 @@ from domain.schemes import (
     INTERMEDIATE_ENGINEER,
     SOFTWARE_IMPLEMENTATION,
     ApplicantHistory,
+    SchemePolicy,
     check_eligibility,
 )
 from domain.status import Status
@@ -473,3 +475,62 @@ def test_first_release_event_forms_are_upcast_to_typed_fields() -> None:
     attached = {"evidence": ref.as_dict()}
     Registration.EvidenceAttached.upcast_v1_v2(attached)
     assert attached["evidence"] == ref
+
+
+def test_guangdong_provisions_apply_only_in_the_regions_their_policy_lists() -> None:
+    """Rule A's title route and the skill-certificate waiver are Guangdong provisions
+    (广东省规定): an applicant in region 11 gets neither unless a policy lists it."""
+    on = date(2024, 3, 1)
+    direct = ApplicantHistory(title_eligible_by_registration=True)
+    skill = [{"kind": "skill_senior_worker", "name": "高级工", "issued": "2015-01-01"}]
+
+    def unmet(region: str, policy: SchemePolicy, **overrides: Any) -> set[str]:
+        facts = ApplicationFacts.from_dict(iet_facts(region=region, **overrides))
+        return {u.code for u in check_eligibility(policy, facts, on, direct)}
+
+    no_degree = {"education": [], "certificates": skill}
+    no_experience = {"work_years": 1, "independent_work_years": 0}
+    assert unmet("44", INTERMEDIATE_ENGINEER, **no_degree) == set()
+    assert unmet("44", INTERMEDIATE_ENGINEER, education=[], **no_experience) == set()
+    assert unmet("11", INTERMEDIATE_ENGINEER, **no_degree) == {"education.insufficient"}
+    assert unmet("11", INTERMEDIATE_ENGINEER, **no_experience) == {
+        "experience.work_years",
+        "experience.independent_years",
+    }
+    # another region adopts them by listing itself in a new policy version
+    adopted = INTERMEDIATE_ENGINEER.next_version(
+        title_route_regions=("44", "11"), skill_waiver_regions=("44", "11")
+    )
+    assert unmet("11", adopted, **no_degree) == set()
+    assert unmet("11", adopted, education=[], **no_experience) == set()
+
+    # a registration in region 11 does not earn the route; one in 44 does
+    def registered(region: str) -> Registration:
+        r = Registration.draft(
+            policy=SOFTWARE_IMPLEMENTATION,
+            subject_id=uuid4(),
+            personal_data="ct",
+            facts=ApplicationFacts.from_dict(sie_facts(region=region)),
+            actor=ENG,
+            at=T0,
+        )
+        r.submit(ENG, T0)
+        r.start_review(REV, T0)
+        r.approve(format_number("SIE", region, 2024, 7), REV, T0)
+        r.record_ce(10, "CCF", "", ENG, T0 + timedelta(days=300))
+        return r
+
+    two_years_on = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert registered("44").title_eligible_at(two_years_on)
+    assert not registered("11").title_eligible_at(two_years_on)
+
+
+def test_a_stored_policy_without_region_scopes_loads_as_guangdong_only() -> None:
+    stored = SOFTWARE_IMPLEMENTATION.as_dict()
+    del stored["title_route_regions"], stored["skill_waiver_regions"]
+    loaded = SchemePolicy.from_dict(stored)
+    assert loaded.title_route_regions == ("44",) and loaded.skill_waiver_regions == ("44",)
+    stored = {**INTERMEDIATE_ENGINEER.as_dict(), "skill_waiver_regions": ["44", "45"]}
+    assert SchemePolicy.from_dict(stored).skill_waiver_regions == ("44", "45")
+    with pytest.raises(InvalidInput, match="two-digit"):
+        SchemePolicy.from_dict({**stored, "title_route_regions": "44"})

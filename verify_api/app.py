@@ -26,6 +26,7 @@ from registry.bootstrap import (
     open_users,
 )
 from registry.credentials import KeyStore
+from verify_api.docs import install_docs
 from verify_api.errors import ErrorBody, install_error_handlers, store_unavailable_response
 from verify_api.evidence import EvidenceReceiver
 from verify_api.middleware import (
@@ -134,6 +135,8 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by `install_docs` (no CDN)
+        redoc_url=None,
         responses={
             404: {"model": ErrorBody, "description": "Unknown route or resource."},
             405: {"model": ErrorBody, "description": "Method not allowed."},
@@ -160,6 +163,7 @@ def create_app(
     api.include_router(reads.router)
     api.include_router(audit.router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_docs(api)
 
     # Pure ASGI guards, outermost last: URL length, then the rate limit, then the body cap,
     # all before FastAPI reads a byte of the body.

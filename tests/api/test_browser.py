@@ -113,3 +113,41 @@ def test_phone_scan_shows_active_and_revoked(served: tuple[str, dict[str, bytes]
             page.screenshot(path=str(ARTIFACTS / "verify-revoked-en.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_api_docs_render_offline_under_their_csp(served: tuple[str, dict[str, bytes]]) -> None:
+    """/docs and /redoc render with every request outside the app refused (no internet)
+    and without a Content-Security-Policy violation."""
+    from playwright.sync_api import Route, sync_playwright
+
+    url, _ = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            outside: list[str] = []
+            problems: list[str] = []
+
+            def offline(route: Route) -> None:
+                if route.request.url.startswith(url):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", offline)
+            page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+            page.goto(f"{url}/docs")
+            page.locator(".swagger-ui .info .title").wait_for(timeout=20_000)
+            assert "Engineer Registry" in page.locator(".swagger-ui .info .title").inner_text()
+            assert page.locator(".opblock").count() > 10
+            page.goto(f"{url}/redoc")
+            page.locator("h1").first.wait_for(timeout=20_000)
+            assert "Engineer Registry" in page.locator("h1").first.inner_text()
+            assert outside == []
+            # ReDoc's footer always tries the Redocly logo from its CDN (and hides it when it
+            # fails); the page's CSP blocks it, so nothing leaves. Any other block is a bug.
+            blocked = [m for m in problems if "Content Security Policy" in m]
+            assert [m for m in blocked if "cdn.redoc.ly/redoc/logo-mini.svg" not in m] == []
+        finally:
+            browser.close()

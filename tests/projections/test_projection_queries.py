@@ -166,12 +166,14 @@ def test_title_eligibility_rule_a(
     lapsed, _ = register(app, clock, 53)
     register(app, clock, 54, "IET")
     dishonest, _ = register(app, clock, 55)
+    # rule A is a Guangdong provision: a clean registration in region 11 never earns it
+    elsewhere, _ = register(app, clock, 56, region="11")
     clock.set(at(2024, 8, 1))
     app.handle(Suspend(suspended, "complaint", "client complaint"), REGISTRAR)
     clock.set(at(2024, 9, 1))
     app.handle(Reinstate(suspended, "complaint unfounded"), REGISTRAR)
     clock.set(at(2025, 6, 1))
-    for rid, n in ((clean, 51), (suspended, 52), (dishonest, 55)):
+    for rid, n in ((clean, 51), (suspended, 52), (dishonest, 55), (elsewhere, 56)):
         app.handle(RecordCe(rid, 40, "广东省继续教育中心"), engineer(n))
     clock.set(at(2025, 7, 1))
     app.handle(ListAsDishonest(dishonest, "虚假材料"), REGISTRAR)
@@ -191,6 +193,7 @@ def test_title_eligibility_rule_a(
     assert [e.registration_id for e in views.title_eligible(date(2026, 6, 1))] == [clean]
     # The applicant history in the app agrees for the clean one.
     assert app.get(clean).title_eligible_at(datetime(2026, 6, 1, tzinfo=UTC))
+    assert not app.get(elsewhere).title_eligible_at(datetime(2026, 6, 1, tzinfo=UTC))
 
 
 def test_statistics(app: RegistryApp, clock: SimulatedClock, views: RegistryProjections) -> None:
