@@ -11,6 +11,7 @@ Chinese text needs an embedded CJK font; the same font the certificate PDF uses.
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -24,8 +25,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from domain.clock import BusinessTime
 from domain.wording import describe_both, status_both
-from registry.application.bulk_check import canonical_json
+from registry.application.bulk_check import canonical_json, report_business_time
 from registry.application.bulk_reports import (
     PDF_HASH_KEY,
     PDF_ID_KEY,
@@ -92,12 +94,13 @@ def _render(report: dict[str, Any], verify_url: str, page_url: str, digest: str)
         author=str(report["issuer"]),
     )
     summary = report["summary"]
+    business = report_business_time(report)
     facts = _para(
         body,
         f"报告编号 Report ID: {_text(report['report_id'])}",
         f"报告哈希 Report SHA-256: {digest}",
         f"签发机构 Issuer: {_text(report['issuer'])}",
-        f"核验时间 Checked at (UTC): {_text(report['checked_at'])}",
+        f"核验时间 Checked at ({business.timezone}): {_local_time(report['checked_at'], business)}",
         f"投标日期 As of (tender date): {_text(report['as_of'])}",
         f"投标单位 Bidding employer: {_text(report.get('bidding_employer_id'))}",
         *(
@@ -196,6 +199,15 @@ def _para(style: ParagraphStyle, *lines: str) -> Paragraph:
     XML-escaped here, and the only markup in any paragraph is the ``<br/>`` between lines.
     """
     return Paragraph("<br/>".join(escape(line) for line in lines), style)
+
+
+def _local_time(value: object, business: BusinessTime) -> str:
+    """A stored UTC instant as the local wall-clock time a person reads (SPEC §12)."""
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return _text(value)
+    return f"{business.local(at):%Y-%m-%d %H:%M:%S}"
 
 
 def _text(value: object) -> str:

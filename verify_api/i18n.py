@@ -107,7 +107,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "field.since": "Status since",
         "field.reason": "Reason",
         "field.valid_until": "Valid until",
-        "field.credential_expires": "Certificate expires",
+        "field.credential_expires": "Certificate valid until",
         "field.checked_at": "Checked at",
         "field.permitted": "Permitted to practise",
         "steps": "Verification steps",

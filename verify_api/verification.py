@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
+from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime
 from registry.credentials import Status as StepStatus
 from registry.credentials import Step, VerificationResult, verify_credential
 
@@ -143,11 +144,13 @@ def evaluate(
     at: datetime,
     own_issuer: str,
     live_status: Any,
+    business: BusinessTime = DEFAULT_BUSINESS_TIME,
 ) -> Outcome:
     """Verify `text` (credential or URL) at `at`; `live_status(number)` → LiveStatus|None.
 
     `trust` is a TrustStore, or an exception instance when the keys could not be loaded;
-    `live_status` may raise `StatusUnavailable`.
+    `live_status` may raise `StatusUnavailable`. `business` is the registry's zone: an
+    expiry date is the local calendar day (SPEC §12 "Time").
     """
     if isinstance(trust, Exception):
         steps = (
@@ -217,9 +220,7 @@ def evaluate(
     elif live is not None and live.status == "expired":
         headline, expired_on = "expired", live.valid_until
     elif expiry.reason == "expiry.expired":
-        # `exp` is the first instant no longer valid: the last valid day is the one before it
-        last = claims.expires_at - timedelta(microseconds=1)
-        headline, expired_on = "expired", last.date()
+        headline, expired_on = "expired", last_valid_day(claims.expires_at, business)
     elif status.result is Check.INVALID or expiry.result is Check.INVALID:
         headline = "not_valid_now"
     elif status.result is Check.COULD_NOT_CHECK or expiry.result is not Check.VALID:
@@ -265,6 +266,12 @@ def _decoded(result: VerificationResult) -> bool:
         result.step(s).status is StepStatus.VALID
         for s in (Step.UNPREFIX, Step.BASE45, Step.DECOMPRESS, Step.COSE)
     )
+
+
+def last_valid_day(expires_at: datetime, business: BusinessTime) -> date:
+    """`exp` is the first instant no longer valid: the last valid day is the local day of
+    the instant before it."""
+    return business.day(expires_at - timedelta(microseconds=1))
 
 
 def public_status(value: str) -> str:

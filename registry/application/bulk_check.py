@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from domain.clock import BusinessTime
+from domain.errors import InvalidInput
 from domain.numbering import is_well_formed
 from domain.wording import describe_both, status_both, verdict_both
 from registry.credentials import Algorithm, KeyStore, KeyStoreError
@@ -378,12 +380,15 @@ def build_report(
     bidding_employer_id: str | None,
     issuer: str,
     checked_at: datetime,
+    timezone: str,
     input_encoding: str | None = None,
     extra_columns: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The unsigned report; `sign_report` adds the signature. `input_encoding` says how an
-    uploaded CSV was read (absent for JSON input); `extra_columns` names the officer's own
-    CSV columns, kept in each row's `extra` (absent when there are none)."""
+    """The unsigned report; `sign_report` adds the signature. `timezone` is the registry's
+    zone, kept in the signed report so that its CSV and PDF always show the same local dates
+    and times (instants in the JSON stay UTC). `input_encoding` says how an uploaded CSV was
+    read (absent for JSON input); `extra_columns` names the officer's own CSV columns, kept
+    in each row's `extra` (absent when there are none)."""
     row_dicts = [asdict(r) for r in rows]
     verdicts = [r["verdict"] for r in row_dicts]
     optional: dict[str, Any] = {} if input_encoding is None else {"input_encoding": input_encoding}
@@ -395,6 +400,7 @@ def build_report(
         "type": "bulk_tender_check",
         "issuer": issuer,
         "checked_at": checked_at.isoformat(),
+        "timezone": timezone,
         "as_of": as_of.isoformat(),
         "bidding_employer_id": bidding_employer_id,
         "summary": {
@@ -405,6 +411,15 @@ def build_report(
         },
         "rows": row_dicts,
     }
+
+
+def report_business_time(report: dict[str, Any]) -> BusinessTime:
+    """The zone a report's instants are shown in: the one it was made in. A report made
+    before reports carried their zone was shown in UTC, and still is."""
+    try:
+        return BusinessTime(str(report.get("timezone") or "UTC"))
+    except InvalidInput:
+        return BusinessTime("UTC")
 
 
 def canonical_json(document: dict[str, Any]) -> bytes:
@@ -523,10 +538,17 @@ WORD_COLUMNS = {
     "warnings": "warnings_words",
 }
 """Beside each code column, the same in words (zh and en) for the people who read the CSV."""
+LOCAL_DATE_COLUMNS = frozenset({"since_on_date", "since_now"})
+"""Instants in the JSON that the CSV shows as local calendar dates."""
 
 
 def report_csv(report: dict[str, Any]) -> bytes:
-    """The rows as CSV (UTF-8 with BOM, so spreadsheet tools read the Chinese correctly)."""
+    """The rows as CSV (UTF-8 with BOM, so spreadsheet tools read the Chinese correctly).
+
+    Dates are local calendar dates in the report's zone (SPEC §12 "Time"): the `since_*`
+    instants of the JSON become the local day they fall on.
+    """
+    business = report_business_time(report)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     extra_columns = [str(c) for c in report.get("extra_columns") or []]
@@ -542,7 +564,9 @@ def report_csv(report: dict[str, Any]) -> bytes:
             value = row.get(column)
             if column in WORD_COLUMNS:
                 words = _words(column, value)
-            if column in {"problems", "warnings"}:
+            if column in LOCAL_DATE_COLUMNS and value:
+                value = business.day(datetime.fromisoformat(str(value))).isoformat()
+            elif column in {"problems", "warnings"}:
                 value = ";".join(value or [])
             elif isinstance(value, bool):
                 value = "yes" if value else "no"

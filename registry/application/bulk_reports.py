@@ -6,7 +6,8 @@ The three forms each carry what is needed to check them with only the published 
 
 - JSON: the detached JWS in `signature` over the canonical JSON without it (`bulk_check`).
 - CSV: a signed manifest at the end of the file. The rows are followed by ``# report_id:``,
-  ``# report_sha256:`` (and ``# input_encoding:``) lines and a last ``# signature: <JWS>``
+  ``# report_sha256:``, ``# timezone:`` (the zone of its dates) (and ``# input_encoding:``)
+  lines and a last ``# signature: <JWS>``
   line whose detached JWS covers every byte before that line. In-file rather than a
   detached ``.sig``: one file is what gets e-mailed and archived with a bid, and a signature
   file kept beside it is the first thing to get lost; spreadsheets show the manifest as a
@@ -29,6 +30,7 @@ from typing import Any, Literal
 from registry.application.bulk_check import (
     PublicKeys,
     canonical_json,
+    report_business_time,
     report_csv,
     sign_bytes,
     verify_detached,
@@ -75,6 +77,7 @@ def signed_csv(keys: KeyStore, report: dict[str, Any]) -> tuple[bytes, str]:
     manifest = [
         f"# report_id: {report['report_id']}",
         f"# report_sha256: {report_sha256(report)}",
+        f"# timezone: {report_business_time(report).timezone}",
     ]
     if report.get("input_encoding"):
         manifest.append(f"# input_encoding: {report['input_encoding']}")

@@ -191,6 +191,7 @@ def _run(
         bidding_employer_id=employer,
         issuer=services.settings.issuer,
         checked_at=services.clock.now(),
+        timezone=services.registry.business_time.timezone,
         input_encoding=table.encoding if table is not None else None,
         extra_columns=table.extra_columns if table is not None else (),
     )

@@ -8,6 +8,7 @@ forged credential gets a clear "not genuine" page with status 200 — never a 50
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,7 +25,13 @@ from registry.credentials import URL_PATH as PATH
 from verify_api.deps import ServicesDep, rate_limited
 from verify_api.i18n import choose_language, reason_text, status_text, translator
 from verify_api.services import Services
-from verify_api.verification import LiveStatus, Outcome, StatusUnavailable, evaluate
+from verify_api.verification import (
+    LiveStatus,
+    Outcome,
+    StatusUnavailable,
+    evaluate,
+    last_valid_day,
+)
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 router = APIRouter(
@@ -73,6 +80,12 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
             scheme_name = policy.name_zh if lang == "zh" else policy.name_en
         except Exception:
             scheme_name = live.scheme
+    business = services.registry.business_time
+    credential: dict[str, Any] | None = context.get("credential")
+    credential_until = "—"
+    if credential and credential.get("expires_at"):
+        expires_at = datetime.fromisoformat(str(credential["expires_at"]))
+        credential_until = last_valid_day(expires_at, business).isoformat()
     response = templates.TemplateResponse(
         request,
         "verify.html",
@@ -93,7 +106,11 @@ def _render(request: Request, services: Services, lang: str, **context: Any) -> 
             "live": None,
             "explain": headline,
             "expired_on": None,
-            "checked_at": services.clock.now().strftime("%Y-%m-%d %H:%M:%S UTC"),
+            # a person reads local time with its zone, and local calendar days (SPEC §12)
+            "checked_at": business.show(services.clock.now()),
+            "local_day": lambda at: business.day(at).isoformat() if at else "—",
+            "local_time": lambda at: business.show(at) if at else "—",
+            "credential_until": credential_until,
             **context,
         },
     )
@@ -133,6 +150,7 @@ def verify_page(
         at=services.clock.now(),
         own_issuer=services.settings.issuer,
         live_status=services.live_status,
+        business=services.registry.business_time,
     )
     return _render(
         request,

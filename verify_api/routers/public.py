@@ -139,6 +139,7 @@ def verify(payload: VerifyIn, services: ServicesDep) -> dict[str, Any]:
         at=services.clock.now(),
         own_issuer=services.settings.issuer,
         live_status=services.live_status,
+        business=services.registry.business_time,
     )
     return outcome.as_dict()
 
