@@ -13,6 +13,7 @@ import base64
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -114,9 +115,11 @@ def test_retired_and_revoked_keys_cannot_mint_genuine_credentials(
     }
     en = _page(live, attacker, compromised_mint, "en")
     assert 'data-reason="key.revoked"' in en
-    assert "reported compromised and revoked as of " + leaked_at.strftime("%Y-%m-%d %H:%M") in en
+    # a person reads the registry's local time with its zone (SPEC §12)
+    local = leaked_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert f"reported compromised and revoked as of {local} (Asia/Shanghai)" in en
     zh = _page(live, attacker, compromised_mint, "zh")
-    assert "已被报告泄露" in zh and leaked_at.strftime("%Y-%m-%d %H:%M UTC") in zh
+    assert "已被报告泄露" in zh and f"{local} (Asia/Shanghai)" in zh
     # signed by the compromised key before the leak: still genuine
     assert _verify(live, attacker, after_rotation["credential"])["headline"] == "valid"
 
