@@ -43,6 +43,7 @@ from domain.standing import (
     deficient_run,
     hours_between,
     in_force,
+    lapse_moment,
     lapsed,
     registration_years,
     run_start_after_move,
@@ -372,7 +373,7 @@ class Registration(Aggregate):
         if point is None:
             raise InvalidInput("the registration did not exist at that time")
         return standing(
-            point.status, point.numbered, point.valid_until, self._day(moment)
+            point.status, point.numbered, self._expiry(point.valid_until), self._day(moment)
         ).lifecycle
 
     def point_at(self, moment: datetime) -> StatusPoint | None:
@@ -623,48 +624,88 @@ class Registration(Aggregate):
             )
 
     def apply_scheme_rules(self, actor: Actor, at: datetime) -> list[str]:
-        """Time-driven supervision rules; returns the names of the events triggered."""
+        """Time-driven supervision rules; returns the names of the events triggered.
+
+        The outcome is a function of time and the record, never of when the sweep ran
+        (SPEC §4): every rule that fell due up to `at` is applied in order, each taking
+        effect when it fell due (or at the last event, if that is later). Rule B's CE
+        compliance review falls due at the start of the local day after its deadline; a
+        pass moves the deadline on one cycle, a failure suspends. Two consecutive
+        registration years below the CE minimum suspend when the second one ends.
+        """
         self._permit("apply_scheme_rules", actor)
         moment = require_utc(at)
         triggered: list[str] = []
         policy = self.policy
-        if self.number is None or self.status is not Status.ACTIVE:
-            return triggered
-        if self.status_at(moment) is Status.EXPIRED:
-            return triggered
-        missing = policy.ce_missing_years_for_suspension
-        if missing and len(self.ce_deficient_years(moment)) >= missing:
-            self._suspended(
-                reason_code="ce.missing_consecutive_years",
-                reason=(
-                    f"{missing} consecutive registration years below "
-                    f"{policy.min_ce_hours_per_year:g} CE hours"
-                ),
-                **self._meta(actor, at),
-            )
-            triggered.append("Suspended")
-            return triggered
-        cycle = policy.ce_compliance_cycle_years
-        due = self.valid_until
-        if cycle and due is not None and due not in self.ce_reviews:
-            years = registration_years(add_years(due, -cycle), due)
+        while self.number is not None and self.status is Status.ACTIVE:
+            due_rules: list[tuple[datetime, str]] = []
+            due = self.valid_until
+            cycle = policy.ce_compliance_cycle_years
+            if cycle and due is not None and due not in self.ce_reviews:
+                review_at = lapse_moment(due, self.business_time)
+                if review_at <= moment:
+                    due_rules.append((review_at, "review"))
+            missing_at = self._ce_missing_due(moment)
+            if missing_at is not None:
+                due_rules.append((missing_at, "missing"))
+            if not due_rules:
+                break
+            effective, rule = min(due_rules)
+            effective = max(effective, self.last_at)
+            if self.status_at(effective) is Status.EXPIRED:
+                break  # lapsed by time first (a scheme whose validity lapses)
+            if rule == "missing":
+                missing = policy.ce_missing_years_for_suspension
+                self._suspended(
+                    reason_code="ce.missing_consecutive_years",
+                    reason=(
+                        f"{missing} consecutive registration years below "
+                        f"{policy.min_ce_hours_per_year:g} CE hours"
+                    ),
+                    **self._meta(actor, effective),
+                )
+                triggered.append("Suspended")
+                continue
+            assert cycle and due is not None
             compliant = all(
                 hours_between(self.ce_records, start, end, self.business_time)
                 >= policy.min_ce_hours_per_year
-                for start, end in years
+                for start, end in registration_years(add_years(due, -cycle), due)
             )
-            days_left = (due - self._day(moment)).days
-            # A compliant cycle is renewed up to 60 days early; a deficient one is only
-            # closed on its last day, so hours logged until then still count.
-            if (compliant and days_left <= 60) or days_left <= 0:
-                self._ce_reviewed(
-                    cycle_end=due,
-                    passed=compliant,
-                    valid_until=add_years(due, cycle) if compliant else due,
-                    **self._meta(actor, at),
+            self._ce_reviewed(
+                cycle_end=due,
+                passed=compliant,
+                valid_until=add_years(due, cycle) if compliant else due,
+                **self._meta(actor, effective),
+            )
+            triggered.append("CeComplianceReviewed")
+            if not compliant:
+                self._suspended(
+                    reason_code="ce.review_failed",
+                    reason=f"CE compliance review for the cycle ending {due} failed",
+                    **self._meta(actor, effective),
                 )
-                triggered.append("CeComplianceReviewed")
+                triggered.append("Suspended")
         return triggered
+
+    def _ce_missing_due(self, moment: datetime) -> datetime | None:
+        """When the first run of `ce_missing_years_for_suspension` consecutive registration
+        years below the CE minimum (since approval or the last reinstatement) was complete,
+        if it was by `moment`."""
+        missing = self.policy.ce_missing_years_for_suspension
+        if not missing or self.approved_at is None:
+            return None
+        start = self._day(self.last_reinstated_at or self.approved_at)
+        today = self._day(moment)
+        run = 0
+        for year_start, year_end in registration_years(start, today):
+            if year_end > today:
+                break
+            hours = hours_between(self.ce_records, year_start, year_end, self.business_time)
+            run = run + 1 if hours < self.policy.min_ce_hours_per_year else 0
+            if run >= missing:
+                return self.business_time.start_of_day(year_end)
+        return None
 
     def ce_deficient_years(self, moment: datetime) -> list[tuple[date, date]]:
         """The trailing run of completed registration years below the CE minimum."""
@@ -1128,7 +1169,7 @@ class Registration(Aggregate):
     ) -> None:
         """A new status point; the projector's fold (`projections.fold`) makes the same move."""
         numbered = self.number is not None
-        lapsed_before = lapsed(self.status, numbered, self.valid_until, self._day(at))
+        lapsed_before = lapsed(self.status, numbered, self._expiry(self.valid_until), self._day(at))
         if not isinstance(valid_until, _Keep):
             self.valid_until = valid_until
         self.status = status
@@ -1144,6 +1185,12 @@ class Registration(Aggregate):
         self.timeline.append(
             StatusPoint(at, status, self.valid_until, reason_code, numbered, run_start)
         )
+
+    def _expiry(self, valid_until: date | None) -> date | None:
+        """The date after which the registration lapses by time: its `valid_until` where
+        the scheme's validity lapses (rule A); none under a CE compliance cycle (rule B),
+        whose `valid_until` is the next review deadline."""
+        return valid_until if self.policy.validity_lapses else None
 
     def _meta(self, actor: Actor, at: datetime) -> dict[str, Any]:
         moment = require_utc(at)

@@ -82,6 +82,13 @@ class SchemePolicy:
         """A senior-worker skill certificate waives the education condition in `region`."""
         return self.skill_certificate_waives_education and region in self.skill_waiver_regions
 
+    @property
+    def validity_lapses(self) -> bool:
+        """The registration lapses by time when `valid_until` passes (rule A, SIE). A scheme
+        with a CE compliance cycle (rule B, IET) has no expiry for the title: its
+        `valid_until` is the next CE review deadline, and a failed review suspends."""
+        return not self.ce_compliance_cycle_years
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime
 from domain.registration import Registration
-from domain.schemes import GUANGDONG, GUANGDONG_PROVISION_REGIONS
+from domain.schemes import GUANGDONG, GUANGDONG_PROVISION_REGIONS, SchemePolicy
 from domain.standing import in_force, lapsed, run_start_after_move
 from domain.status import Status
 
@@ -99,6 +99,14 @@ class RegState:
     """The engineer who drafted the application (the `Drafted` event's actor)."""
     title_regions: str = GUANGDONG
     """Comma-separated regions where the policy applies rule A (a Guangdong provision)."""
+    lapses: int = 1
+    """1 when the validity lapses by time (`SchemePolicy.validity_lapses`, rule A); 0 under
+    a CE compliance cycle (rule B), where `valid_until` is the next review deadline."""
+
+    @property
+    def expiry(self) -> date | None:
+        """The date after which the registration lapses by time, if it does."""
+        return parse_date(self.valid_until) if self.lapses else None
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
@@ -245,7 +253,7 @@ class Folder:
         lapsed_before = lapsed(
             Status(state.status),
             numbered,
-            parse_date(state.valid_until),
+            state.expiry,
             self.business.day(datetime.fromisoformat(at)),
         )
         if not isinstance(valid_until, _Keep):
@@ -310,6 +318,7 @@ class Folder:
             title_regions=",".join(
                 str(r) for r in policy.get("title_route_regions", GUANGDONG_PROVISION_REGIONS)
             ),
+            lapses=int(SchemePolicy.from_dict(policy).validity_lapses),
         )
         self.changes.states[rid] = state
         self.changes.touched.add(rid)

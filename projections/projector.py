@@ -50,7 +50,7 @@ from projections.tables import (
     tracked_position,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bump when a table or a fold rule changes: the views are then rebuilt (in shadow) from the log."""
 
 BATCH_SIZE = 500

@@ -60,7 +60,8 @@ def _public_status_sql(today: date) -> tuple[str, list[Any]]:
     practising = placeholders(_PRACTISING_VALUES)
     rereview = placeholders(_REREVIEW_VALUES)
     sql = (
-        f"(CASE WHEN number IS NOT NULL AND status IN {practising} AND valid_until < ? "
+        f"(CASE WHEN number IS NOT NULL AND status IN {practising} AND lapses = 1 "
+        "AND valid_until < ? "
         f"THEN '{Status.EXPIRED.value}' "
         f"WHEN number IS NOT NULL AND status IN {rereview} THEN '{Status.ACTIVE.value}' "
         "ELSE status END)"
@@ -109,7 +110,7 @@ class ViewQueries:
     def _view(self, state: RegState, today: date) -> RegistrationView:
         valid_until = parse_date(state.valid_until)
         numbered = state.number is not None
-        now = standing(Status(state.status), numbered, valid_until, today)
+        now = standing(Status(state.status), numbered, state.expiry, today)
         status, public = now.lifecycle.value, now.public.value
         reason, since = state.status_reason, parse_ts(state.status_since)
         if now.lapsed and valid_until is not None:
@@ -144,11 +145,12 @@ class ViewQueries:
     def _next_ce_deadline(
         self, state: RegState, public: str, valid_until: date | None, today: date
     ) -> date | None:
-        """Scheme A: CE must be registered before validity ends. Scheme B: the hours are due
-        by the end of the current registration year (the next anniversary)."""
+        """Scheme A: CE must be registered before validity ends. Scheme B: the CE compliance
+        review deadline (`valid_until`, moved on by each passed review). Otherwise, where
+        hours are due yearly: the end of the current registration year."""
         if state.number is None or public in {Status.REVOKED.value, Status.EXPIRED.value}:
             return None
-        if state.ce_renews:
+        if state.ce_renews or not state.lapses:
             return valid_until
         if not state.ce_annual:
             return None
@@ -170,10 +172,12 @@ class ViewQueries:
         if row is None:
             return None
         h = dict(zip(HISTORY_COLUMNS, row, strict=True))
+        state = self._state("registration_id = ?", (str(registration_id),))
+        lapses = state is None or bool(state.lapses)
         then = standing(
             Status(h["status"]),
             bool(h["numbered"]),
-            parse_date(h["valid_until"]),
+            parse_date(h["valid_until"]) if lapses else None,
             self.business.day(moment),
         )
         return then.lifecycle.value
@@ -200,7 +204,7 @@ class ViewQueries:
                 note="not yet approved on that date" if h is not None else None,
             )
         valid_until = parse_date(h["valid_until"])
-        then = standing(Status(h["status"]), True, valid_until, on)
+        then = standing(Status(h["status"]), True, valid_until if state.lapses else None, on)
         lifecycle, public = then.lifecycle.value, then.public.value
         reason, since = h["reason_code"], parse_ts(h["since"])
         if then.lapsed and valid_until is not None:
@@ -258,7 +262,9 @@ class ViewQueries:
                 if expiring_within_days < 0:
                     raise ValueError("expiring_within_days must not be negative")
                 horizon = day + timedelta(days=expiring_within_days)
-                where.append(f"{public_sql} = ? AND valid_until >= ? AND valid_until <= ?")
+                where.append(
+                    f"{public_sql} = ? AND lapses = 1 AND valid_until >= ? AND valid_until <= ?"
+                )
                 params.extend(
                     [*public_params, Status.ACTIVE.value, day.isoformat(), horizon.isoformat()]
                 )
@@ -361,7 +367,7 @@ class ViewQueries:
         rows = self.db.query(
             "SELECT r.registration_id, r.number, r.masked_name, r.title_years, r.first_bad_at,"
             " h.status, h.valid_until, h.dishonest, h.run_start, h.numbered,"
-            " r.region, r.title_regions "
+            " r.region, r.title_regions, r.lapses "
             "FROM proj_registration r JOIN proj_history h"
             " ON h.registration_id = r.registration_id AND h.seq = ("
             "  SELECT MAX(h2.seq) FROM proj_history h2"
@@ -384,11 +390,13 @@ class ViewQueries:
             numbered,
             region,
             title_regions,
+            lapses,
         ) in rows:
             if region not in str(title_regions).split(","):
                 continue  # rule A is a Guangdong provision, only where the policy applies it
             since = parse_ts(run_start)
-            then = standing(Status(status), bool(numbered), parse_date(valid_until), on)
+            expiry = parse_date(valid_until) if lapses else None
+            then = standing(Status(status), bool(numbered), expiry, on)
             if title_eligible(
                 years=int(years),
                 lifecycle_on=then.lifecycle,

@@ -103,7 +103,8 @@ class TableSet:
                 " run_start TEXT, updated_at TEXT NOT NULL, version INTEGER NOT NULL,"
                 " history_seq INTEGER NOT NULL, decision_seq INTEGER NOT NULL,"
                 " pending_employer_id TEXT, pending_employer_name TEXT,"
-                " pending_endorsed INTEGER NOT NULL, owner_id TEXT, title_regions TEXT NOT NULL)",
+                " pending_endorsed INTEGER NOT NULL, owner_id TEXT, title_regions TEXT NOT NULL,"
+                " lapses INTEGER NOT NULL)",
                 f"CREATE INDEX proj_registration_pending_{tag} ON {table} (pending_employer_id)",
                 f"CREATE INDEX proj_registration_owner_{tag} ON {table} (owner_id)",
                 f"CREATE INDEX proj_registration_employer_{tag} ON {table} (employer_id)",

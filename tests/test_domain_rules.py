@@ -172,11 +172,60 @@ def test_compliant_ce_cycle_renews_the_intermediate_title() -> None:
     r = active("IET")
     for year in range(3):
         r.record_ce(92, "基地", f"y{year}", ENG, T0 + timedelta(days=30 + 365 * year))
-    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 1, 15, tzinfo=UTC)) == [
+    # the review takes effect at its deadline (the next local day), not early at a sweep
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 1, 15, tzinfo=UTC)) == []
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 3, 1, 15, tzinfo=UTC)) == []
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 3, 5, tzinfo=UTC)) == [
         "CeComplianceReviewed"
     ]
     assert r.valid_until == date(2030, 3, 1)
-    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 1, 16, tzinfo=UTC)) == []
+    assert r.timeline[-1].at == datetime(2027, 3, 1, 16, tzinfo=UTC)  # 03-02 00:00 Beijing
+    assert r.apply_scheme_rules(SYSTEM, datetime(2027, 3, 6, tzinfo=UTC)) == []
+
+
+def _compliant_iet(sweeps: list[datetime]) -> Registration:
+    """An IET registration with 92 CE hours every registration year, swept at `sweeps`."""
+    r = active("IET")
+    records = [T0 + timedelta(days=30 + 365 * year) for year in range(7)]
+    for moment in sorted([*records, *sweeps]):
+        if moment in records:
+            r.record_ce(92, "基地", moment.isoformat(), ENG, moment)
+        else:
+            r.apply_scheme_rules(SYSTEM, moment)
+    return r
+
+
+def test_a_late_sweep_reaches_the_punctual_result_for_a_compliant_title() -> None:
+    """Issue 11: status is a function of time and the record, not of when the batch ran."""
+    end = datetime(2030, 11, 20, tzinfo=UTC)
+    monthly = [datetime(2024 + m // 12, m % 12 + 1, 20, tzinfo=UTC) for m in range(3, 83)]
+    punctual, late = _compliant_iet(monthly), _compliant_iet([end])
+    assert punctual.valid_until == late.valid_until == date(2033, 3, 1)
+    # the same moves (a late review takes effect at the last event, if that is later)
+    assert [(p.status, p.reason_code, p.valid_until) for p in punctual.timeline] == [
+        (p.status, p.reason_code, p.valid_until) for p in late.timeline
+    ]
+    for day in (date(2027, 3, 2), date(2028, 1, 11), date(2030, 3, 2), date(2030, 11, 20)):
+        moment = datetime.combine(day, datetime.min.time(), UTC)
+        assert punctual.status_at(moment) is late.status_at(moment) is Status.ACTIVE
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_failed_ce_review_suspends_the_title_rather_than_expiring_it(late: bool) -> None:
+    r = active("IET")
+    for year in (0, 2):  # year 2 (2025-03 .. 2026-03) has no CE: one deficient year
+        r.record_ce(92, "基地", f"y{year}", ENG, T0 + timedelta(days=30 + 365 * year))
+    sweeps = (
+        [datetime(2028, 1, 20, tzinfo=UTC)]
+        if late
+        else [datetime(2024 + m // 12, m % 12 + 1, 20, tzinfo=UTC) for m in range(3, 47)]
+    )
+    for moment in sweeps:
+        r.apply_scheme_rules(SYSTEM, moment)
+    assert r.status is Status.SUSPENDED
+    assert r.timeline[-1].reason_code == "ce.review_failed"
+    assert r.timeline[-1].at == datetime(2027, 3, 1, 16, tzinfo=UTC)
+    assert r.status_at(datetime(2028, 1, 20, tzinfo=UTC)) is Status.SUSPENDED
 
 
 def test_roles_are_enforced_by_the_domain() -> None:

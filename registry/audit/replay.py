@@ -117,6 +117,10 @@ class Point:
     reason: str
     valid_until: date | None
     numbered: bool
+    lapses: bool = True
+    """The validity lapses by time (rule A). Under a CE compliance cycle (rule B, a policy
+    with ``ce_compliance_cycle_years``) ``valid_until`` is the next review deadline and
+    nothing lapses: a failed review suspends."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,9 @@ def standing_on(point: Point, on: date, zone: tzinfo | None = None) -> Standing:
     at the first instant of the next local day in ``zone`` (default: the registry's)."""
     zone = zone if zone is not None else ZoneInfo(DEFAULT_TIMEZONE)
     practising = point.status == "active" or (point.numbered and point.status in REREVIEW)
-    lapsed = practising and point.valid_until is not None and on > point.valid_until
+    lapsed = (
+        practising and point.lapses and point.valid_until is not None and on > point.valid_until
+    )
     lifecycle = "expired" if lapsed and point.status == "active" else point.status
     if not point.numbered:
         return Standing("not_registered", lifecycle, None, None, None)
@@ -209,7 +215,18 @@ class ReplayResult:
 
 def _lapsed(point: Point, at: datetime, zone: tzinfo) -> bool:
     in_force = point.status == "active" or point.status in REREVIEW
-    return in_force and point.valid_until is not None and local_day(at, zone) > point.valid_until
+    return (
+        in_force
+        and point.lapses
+        and point.valid_until is not None
+        and local_day(at, zone) > point.valid_until
+    )
+
+
+def _lapses(policy: Any) -> bool:
+    """Whether a registration under ``policy`` (the `Drafted` event's copy) lapses by time:
+    only where the scheme has no CE compliance cycle (``SchemePolicy.validity_lapses``)."""
+    return not (isinstance(policy, dict) and policy.get("ce_compliance_cycle_years"))
 
 
 def _legal(name: str, reg: Registration, state: dict[str, Any], at: datetime) -> str | None:
@@ -365,7 +382,7 @@ class Replayer:
                 rid,
                 str(state["scheme"]),
                 1,
-                Point(at, "draft", "drafted", None, False),
+                Point(at, "draft", "drafted", None, False, _lapses(state.get("policy"))),
                 zone=self.zone,
             )
             registrations[rid] = reg
@@ -420,7 +437,12 @@ class Replayer:
                 codes = state.get("reason_codes")
                 reason = str(codes[0]) if codes else str(state["reason_code"])
             reg.point = Point(
-                at, status or current.status, reason, valid_until, reg.number is not None
+                at,
+                status or current.status,
+                reason,
+                valid_until,
+                reg.number is not None,
+                current.lapses,
             )
         elif name == "ContinuingEducationRecorded":
             renewed = _day(state.get("valid_until"))
@@ -429,16 +451,28 @@ class Replayer:
                 and current.valid_until is not None
                 and (renewed != current.valid_until)
             ):
-                reg.point = Point(at, current.status, "ce.renewed", renewed, current.numbered)
+                reg.point = Point(
+                    at, current.status, "ce.renewed", renewed, current.numbered, current.lapses
+                )
         elif name == "CeComplianceReviewed":
             reason = "ce.review_passed" if state["passed"] else "ce.review_failed"
             reg.point = Point(
-                at, current.status, reason, _day(state["valid_until"]), current.numbered
+                at,
+                current.status,
+                reason,
+                _day(state["valid_until"]),
+                current.numbered,
+                current.lapses,
             )
         elif name == "Amended":
             if state.get("rereview"):
                 reg.point = Point(
-                    at, "under_review", "amendment.rereview", current.valid_until, current.numbered
+                    at,
+                    "under_review",
+                    "amendment.rereview",
+                    current.valid_until,
+                    current.numbered,
+                    current.lapses,
                 )
         elif name in _NO_STATUS_CHANGE:
             if name == "DishonestyListed":

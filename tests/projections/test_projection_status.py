@@ -161,19 +161,23 @@ def test_amendment_rereview_keeps_practising_and_employer_history(
     assert views.review_queue() == [] and views.employer_claims("emp-new-4403") == []
 
 
-def test_iet_next_ce_deadline_is_the_next_registration_anniversary(
+def test_iet_next_ce_deadline_is_the_ce_review_deadline(
     app: RegistryApp, clock: SimulatedClock, views: RegistryProjections
 ) -> None:
+    """Issue 11: rule B's next CE deadline is the three-yearly review deadline; the title
+    does not expire with it."""
     _, number = register(app, clock, 9, "IET")
     approved_on = clock.now().date()
     views.catch_up()
+    review = approved_on.replace(year=approved_on.year + 3)
     view = views.by_number(number, today=approved_on + timedelta(days=400))
     assert view is not None
-    assert view.valid_until == approved_on.replace(year=approved_on.year + 3)
-    assert view.next_ce_deadline == approved_on.replace(year=approved_on.year + 2)
+    assert view.valid_until == review
+    assert view.next_ce_deadline == review
     first_year = views.by_number(number, today=approved_on)
-    assert first_year is not None
-    assert first_year.next_ce_deadline == approved_on.replace(year=approved_on.year + 1)
+    assert first_year is not None and first_year.next_ce_deadline == review
+    after = views.by_number(number, today=review + timedelta(days=30))
+    assert after is not None and after.public_status == "active"
 
 
 def test_masked_names_follow_amendment_and_erasure_and_no_personal_data_is_stored(
