@@ -122,7 +122,7 @@ def apply(
     actor: Annotated[Actor, Depends(allow("apply"))],
     idempotency_key: IdempotencyKey = None,
 ) -> CommandOut:
-    command = Apply(payload.scheme, _personal(payload.personal), payload.facts)
+    command = Apply(payload.scheme, _personal(payload.personal), payload.facts.as_facts())
     result = services.registry.handle(command, actor, CommandOptions(idempotency_key))
     response.headers["Location"] = f"/api/v1/registrations/{result.registration_id}"
     return _done(services, response, result)
@@ -308,7 +308,9 @@ def supplement(
     options: Options,
 ) -> CommandOut:
     result = services.registry.handle(
-        ProvideSupplement(registration_id, payload.facts), actor, options
+        ProvideSupplement(registration_id, payload.facts.as_facts() if payload.facts else None),
+        actor,
+        options,
     )
     return _done(services, response, result)
 
@@ -484,7 +486,7 @@ def amend(
     result = services.registry.handle(
         Amend(
             registration_id,
-            payload.changes,
+            payload.changes.as_changes(),
             _personal(payload.personal) if payload.personal else None,
         ),
         actor,
