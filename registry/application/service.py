@@ -196,19 +196,19 @@ class RegistryApp(Application[UUID]):
     ) -> IdentityIndex | None:
         """The person's identity index in `scheme`: by subject, else the first release's
         index keyed by the ID-number HMAC (kept for stores written by that release)."""
-        identities = [IdentityIndex.subject_identity(subject_id)]
-        legacy_hmac = legacy_hmac or self.vault.id_hmac_of(subject_id)
-        if legacy_hmac:
-            identities.append(legacy_hmac)
-        for identity in identities:
-            try:
-                index: IdentityIndex = self.repository.get(
-                    IdentityIndex.create_id(scheme, identity)
-                )
-            except AggregateNotFoundError:
-                continue
+        index = self._identity_index(scheme, IdentityIndex.subject_identity(subject_id))
+        if index is not None:
             return index
-        return None
+        # Only a first-release person lacks a subject-keyed index: ask the vault then.
+        legacy_hmac = legacy_hmac or self.vault.id_hmac_of(subject_id)
+        return self._identity_index(scheme, legacy_hmac) if legacy_hmac else None
+
+    def _identity_index(self, scheme: str, identity: str) -> IdentityIndex | None:
+        try:
+            index: IdentityIndex = self.repository.get(IdentityIndex.create_id(scheme, identity))
+        except AggregateNotFoundError:
+            return None
+        return index
 
     # ---------------------------------------------------------------- commands
 
