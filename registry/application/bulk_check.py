@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from domain.clock import BusinessTime
@@ -248,12 +248,10 @@ def _extra_name(name: str) -> str:
     return f"input.{name}" if name in CSV_COLUMNS else name
 
 
-def check_tender_date(as_of: date, now: datetime, *, allow_future: bool = False) -> None:
-    """Refuse a tender date after today unless asked: a status "as of" a day that has not
-    come yet is a forecast, not a check. Today is taken where it is latest (UTC+14), so a
-    tender dated today anywhere, the registry's own zone included, is never refused."""
-    latest_today = (now.astimezone(UTC) + timedelta(hours=14)).date()
-    if as_of > latest_today and not allow_future:
+def check_tender_date(as_of: date, today: date, *, allow_future: bool = False) -> None:
+    """Refuse a tender date after `today` (the registry's local day, like every business
+    date) unless asked: a status "as of" a day that has not come yet is a forecast."""
+    if as_of > today and not allow_future:
         raise BulkInputError(
             "bulk.tender_date_in_future",
             f"the tender date {as_of.isoformat()} is in the future; "

@@ -166,7 +166,8 @@ def _run(
             413, "bulk.too_many_rows", f"at most {MAX_ROWS} rows per request, got {len(items)}"
         )
     try:
-        check_tender_date(as_of, services.clock.now(), allow_future=allow_future)
+        today = services.registry.business_time.today(services.clock.now())
+        check_tender_date(as_of, today, allow_future=allow_future)
     except BulkInputError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     wait = services.limiter.take(client_ip(request), len(items) / 50)
