@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.actors import Actor
-from domain.clock import DEFAULT_BUSINESS_TIME, BusinessTime, add_years
+from domain.clock import add_years
 from domain.errors import DomainError, InvalidTransition
 from domain.registration import Registration
 from domain.standing import in_force, lapse_moment
@@ -100,11 +100,11 @@ def certificate_serial(registration_id: UUID, actor: Actor, key: str | None, now
     return f"C{now:%Y%m%d}-{digest[:12].upper()}"
 
 
-def credential_expiry(
-    registration: Registration, now: datetime, business: BusinessTime = DEFAULT_BUSINESS_TIME
-) -> datetime:
+def credential_expiry(registration: Registration, now: datetime) -> datetime:
     """The credential expires when the registration lapses: the first instant of the local
-    day after its validity (the registry's zone), as a UTC instant."""
+    day after its validity (the registry's zone, which the loaded aggregate carries), as a
+    UTC instant."""
+    business = registration.business_time
     valid_until = registration.valid_until or add_years(
         business.day(now), registration.policy.validity_years
     )
@@ -132,7 +132,7 @@ def issue_certificate(
         raise CertificateRefused("a certificate is only issued for a numbered registration")
     data = None if reg.personal_data_erased else app.personal_data(reg)
     masked = data.masked_name if data is not None else "*"
-    expires_at = credential_expiry(reg, now, app.business_time)
+    expires_at = credential_expiry(reg, now)
     key = keys.active()
     serial = certificate_serial(registration_id, actor, options.idempotency_key, now)
     settings = app.settings
